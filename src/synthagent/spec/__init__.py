@@ -1,0 +1,27 @@
+"""The data model: tasks, rubrics, trajectories, results, and their on-disk formats."""
+
+from synthagent.spec.io import FormatError, JsonlAppender, iter_jsonl, read_jsonl, write_jsonl
+from synthagent.spec.models import (
+    Check,
+    Counters,
+    FunctionCall,
+    FunctionDef,
+    GoldAction,
+    ItemVerdict,
+    Message,
+    PrivateSlot,
+    Rubric,
+    RubricItem,
+    RubricResult,
+    Source,
+    Task,
+    ToolCall,
+    ToolSpec,
+    Trajectory,
+)
+
+__all__ = [
+    "Check", "Counters", "FormatError", "FunctionCall", "FunctionDef", "GoldAction", "ItemVerdict",
+    "JsonlAppender", "Message", "PrivateSlot", "Rubric", "RubricItem", "RubricResult", "Source", "Task",
+    "ToolCall", "ToolSpec", "Trajectory", "iter_jsonl", "read_jsonl", "write_jsonl",
+]

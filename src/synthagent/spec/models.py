@@ -1,0 +1,262 @@
+"""The typed data model every stage speaks: tasks, rubrics, trajectories and results.
+
+These models are the boundary between stages (synthesis → runtime → scorer → exports), so their JSON
+field names are a public contract: other tools (trainer adapters, the report, converters) rely on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+
+Scalar = str | int | float | bool
+
+
+class _Model(BaseModel):
+    """Strict base: unknown fields are errors, so a typo in a task file is caught at load time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----------------------------------------------------------------------------------------------- tools
+
+
+class FunctionDef(_Model):
+    name: str = Field(min_length=1, max_length=128)
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class ToolSpec(_Model):
+    """An OpenAI function-calling object plus what the agent-facing format lacks.
+
+    `returns` is the JSON Schema of the tool's output (the paper calls it `outputs`), `kind` tells the
+    scorer which calls change the world, and `distractor` marks a plausible tool that no solution needs.
+    """
+
+    type: Literal["function"] = "function"
+    function: FunctionDef
+    returns: dict[str, Any] = Field(default_factory=dict)
+    kind: Literal["read", "write"] = "read"
+    distractor: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.function.name
+
+    def openai(self) -> dict[str, Any]:
+        """The agent-visible form: exactly what an OpenAI-compatible `tools=` parameter accepts."""
+        return {"type": "function", "function": self.function.model_dump()}
+
+
+# ---------------------------------------------------------------------------------------------- ledger
+
+
+class PrivateSlot(_Model):
+    """One fact only the user knows. `required` slots must be asked for before they are used."""
+
+    name: str
+    value: Scalar
+    description: str = ""
+    required: bool = True
+    keywords: list[str] = Field(default_factory=list, description="Phrases that count as asking for it.")
+
+
+# ---------------------------------------------------------------------------------------------- rubric
+
+CheckOp = Literal[
+    "state_equals",  # final database: table/key/field == value
+    "called",  # a successful call of `tool` whose arguments include `args`
+    "answer_contains",  # the final answer mentions every value in `values`
+    "revealed_before_use",  # the user said `value` before the first call that used it
+    "not_called",  # `tool` was never called (forbidden or distractor tool)
+    "confirmed_writes",  # every write call was preceded by an explicit user confirmation
+    "verified_before_write",  # a successful `tool` (identity check) precedes every write
+    "own_records_only",  # no call touched a record owned by someone other than `owner`
+    "precondition",  # `tool` never attempted on a record whose `field` was outside `allowed`
+]
+
+
+class Check(_Model):
+    """A programmatic check a rubric item compiles to; `op` selects the rule, `args` parameterise it."""
+
+    op: CheckOp
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class RubricItem(_Model):
+    id: str
+    criterion: str = Field(description="Human-readable; what an LLM judge would be shown.")
+    check: Check | None = None
+
+
+class Rubric(_Model):
+    """The paper's three-part task rubric."""
+
+    forbidden: list[RubricItem] = Field(default_factory=list)
+    subgoals: list[RubricItem] = Field(default_factory=list)
+    interactions: list[RubricItem] = Field(default_factory=list)
+
+    def sections(self) -> list[tuple[str, list[RubricItem]]]:
+        return [("forbidden", self.forbidden), ("subgoals", self.subgoals), ("interactions", self.interactions)]
+
+
+# ------------------------------------------------------------------------------------------------ task
+
+
+class GoldAction(_Model):
+    """One step of the reference plan: ask the user for a slot, call a tool, confirm a write, or answer."""
+
+    kind: Literal["ask", "call", "confirm", "answer"]
+    slot: str | None = None
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    text: str | None = None
+
+
+class Source(_Model):
+    generator: str
+    seed: int | None = None
+    version: str = SCHEMA_VERSION
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Task(_Model):
+    id: str = ""
+    domain: str
+    instruction: str = Field(description="The underspecified, agent-visible request.")
+    full_instruction: str = ""
+    tools: list[ToolSpec]
+    policy: list[str] = Field(default_factory=list)
+    private_info: list[PrivateSlot] = Field(default_factory=list)
+    user_background: str = ""
+    workflow: list[str] = Field(default_factory=list)
+    rubric: Rubric = Field(default_factory=Rubric)
+    gold: list[GoldAction] = Field(default_factory=list)
+    difficulty: int = 1
+    source: Source = Field(default_factory=lambda: Source(generator="manual"))
+    world: dict[str, Any] | None = Field(
+        default=None, description="Executable state: the database instance and the user's identity."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def content_id(self) -> str:
+        """sha256 of everything but the id itself: equal content, equal id, on every machine."""
+        payload = self.model_dump(mode="json", exclude={"id"})
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+    def with_id(self) -> "Task":
+        self.id = self.content_id()
+        return self
+
+    def tool(self, name: str) -> ToolSpec | None:
+        for spec in self.tools:
+            if spec.name == name:
+                return spec
+        return None
+
+    def slot(self, name: str) -> PrivateSlot | None:
+        for slot in self.private_info:
+            if slot.name == name:
+                return slot
+        return None
+
+
+# ------------------------------------------------------------------------------------------ trajectory
+
+
+class FunctionCall(_Model):
+    name: str
+    arguments: str = Field(description="JSON text, as OpenAI sends it; may be malformed.")
+
+
+class ToolCall(_Model):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+Actor = Literal["system", "agent", "user", "tool"]
+
+
+class Message(_Model):
+    """An OpenAI chat message plus `actor`, which says who produced it inside the simulation."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    actor: Actor
+    content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    error: bool = False
+
+    def openai(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [c.model_dump() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        if self.role == "tool" and self.name is not None:
+            out["name"] = self.name
+        return out
+
+
+Termination = Literal["answer", "user_stop", "max_turns", "error"]
+
+
+class Counters(_Model):
+    agent_turns: int = 0
+    user_turns: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    tokens: dict[str, int] = Field(default_factory=dict, description="Tokens per role, where known.")
+
+
+class ItemVerdict(_Model):
+    id: str
+    section: Literal["forbidden", "subgoals", "interactions"]
+    criterion: str
+    met: bool = Field(description="For forbidden items: True means the behaviour did NOT happen.")
+    evidence: str = ""
+    message_index: int | None = Field(default=None, description="The message that decided the verdict.")
+    method: Literal["check", "judge"] = "check"
+
+
+class RubricResult(_Model):
+    task_id: str
+    items: list[ItemVerdict]
+    gate: float = Field(description="0 if any forbidden behaviour happened, else 1.")
+    subgoal_fraction: float | None
+    interaction_fraction: float | None
+    reward: float
+    success: bool
+
+    def failed(self) -> list[ItemVerdict]:
+        return [v for v in self.items if not v.met]
+
+
+class Trajectory(_Model):
+    task_id: str
+    domain: str = ""
+    difficulty: int = 1
+    policy: str
+    sample: int = 0
+    seed: int = 0
+    messages: list[Message]
+    termination: Termination
+    answer: str | None = None
+    counters: Counters = Field(default_factory=Counters)
+    metrics: dict[str, float] = Field(default_factory=dict, description="Simulator metrics for this episode.")
+    result: RubricResult | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """What identifies a rollout for resumption: (task, policy, sample index)."""
+        return (self.task_id, self.policy, self.sample)
