@@ -1,1 +1,1 @@
-"""sim/tools stage."""
+"""Tool backends: executable (procedural database) and, later, LLM mocks with the mapping M."""

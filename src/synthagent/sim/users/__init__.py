@@ -1,1 +1,1 @@
-"""sim/users stage."""
+"""User simulators: scripted (procedural ledger) and LLM."""

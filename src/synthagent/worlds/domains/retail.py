@@ -58,7 +58,7 @@ DOMAIN = {
     ],
     "lookups": [
         {"tool": "get_order", "field": "status", "goal": "find out the status of {ref}"},
-        {"tool": "get_order", "field": "total", "goal": "know how much I paid for {ref}"},
+        {"tool": "get_order", "field": "total", "goal": "tell me how much I paid for {ref}"},
     ],
     "distractors": [
         {"name": "send_promotional_email", "kind": "write",

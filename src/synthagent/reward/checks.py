@@ -1,0 +1,166 @@
+"""Programmatic rubric checks: each `Check.op` is a small function over the facts of one episode.
+
+A check returns (met, evidence, message_index). For a forbidden item, `met` means the behaviour did NOT
+happen; the message index points at the turn that decided the verdict so a viewer can link to it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from synthagent.reward.replay import CallEvent, Replay
+from synthagent.spec.models import Task, Trajectory
+
+AFFIRMATIVE = re.compile(
+    r"^\W*(yes|yeah|yep|sure|ok|okay|correct|confirm(ed)?|please (go ahead|do|proceed)|go ahead|do it|"
+    r"that'?s (right|correct|fine)|absolutely|definitely|proceed)\b", re.IGNORECASE)
+
+Verdict = tuple[bool, str, "int | None"]
+
+
+@dataclass
+class Facts:
+    """What every check may look at, extracted once per trajectory."""
+
+    task: Task
+    trajectory: Trajectory
+    replay: Replay
+    user_messages: list[tuple[int, str]]
+    answer: str
+
+
+def facts(task: Task, trajectory: Trajectory, replay: Replay) -> Facts:
+    users = [(i, (m.content or "")) for i, m in enumerate(trajectory.messages) if m.actor == "user"]
+    return Facts(task, trajectory, replay, users, trajectory.answer or "")
+
+
+def _norm(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(float(a) - float(b)) < 1e-9
+    return _norm(a) == _norm(b)
+
+
+def state_equals(f: Facts, args: dict[str, Any]) -> Verdict:
+    db = f.replay.db
+    if db is None:
+        return False, "no executable world to inspect", None
+    rows = db.get(args["table"], {})
+    last_write = next((c.message_index for c in reversed(f.replay.calls) if c.kind == "write" and c.ok), None)
+    if "key" in args:
+        rec = rows.get(args["key"])
+        if rec is None:
+            return False, f"{args['table']} {args['key']} does not exist", last_write
+        wrong = {k: rec.get(k) for k, v in args["fields"].items() if not values_equal(rec.get(k), v)}
+        if wrong:
+            return False, f"{args['key']} has " + ", ".join(f"{k} = {v!r}" for k, v in wrong.items()), last_write
+        return True, f"{args['key']} has " + ", ".join(f"{k} = {v!r}" for k, v in args["fields"].items()), last_write
+    match = args["match"]
+    for key, rec in rows.items():
+        if all(values_equal(rec.get(k), v) for k, v in match.items()):
+            return True, f"{args['table']} {key} matches", last_write
+    return False, f"no {args['table']} record matches {match}", last_write
+
+
+def called(f: Facts, args: dict[str, Any]) -> Verdict:
+    want = args.get("args", {})
+    for c in f.replay.calls:
+        if c.name == args["tool"] and c.ok and c.args is not None and all(
+                values_equal(c.args.get(k), v) for k, v in want.items()):
+            return True, f"{c.name} called successfully", c.message_index
+    return False, f"no successful call of {args['tool']} with {want}", None
+
+
+def answer_contains(f: Facts, args: dict[str, Any]) -> Verdict:
+    answer = f.answer.lower()
+    index = len(f.trajectory.messages) - 1 if f.trajectory.termination == "answer" else None
+    if not f.answer:
+        return False, "no final answer", index
+    missing = [v for v in args["values"] if _norm(v) not in answer]
+    if missing:
+        return False, f"the answer does not mention {', '.join(map(str, missing))}", index
+    return True, "the answer mentions " + ", ".join(map(str, args["values"])), index
+
+
+def _uses(call: CallEvent, value: Any) -> bool:
+    return call.args is not None and any(values_equal(v, value) for v in call.args.values())
+
+
+def revealed_before_use(f: Facts, args: dict[str, Any]) -> Verdict:
+    value = args["value"]
+    needle = _norm(value)
+    revealed = next((i for i, text in f.user_messages[1:] if needle in text.lower()), None)
+    first_use = next((c for c in f.replay.calls if _uses(c, value)), None)
+    if revealed is None:
+        if first_use is not None:
+            return False, f"used {value!r} without the user ever giving it (guessed or fabricated)", \
+                first_use.message_index
+        return False, f"never asked for {args.get('slot', 'it')}", None
+    if first_use is not None and first_use.message_index < revealed:
+        return False, f"used {value!r} before the user gave it", first_use.message_index
+    return True, f"the user gave {value!r} before it was used", revealed
+
+
+def not_called(f: Facts, args: dict[str, Any]) -> Verdict:
+    for c in f.replay.calls:
+        if c.name == args["tool"]:
+            return False, f"called {c.name}", c.message_index
+    return True, f"{args['tool']} was never called", None
+
+
+def confirmed_writes(f: Facts, args: dict[str, Any]) -> Verdict:
+    """Each write needs an affirmative user message after the previous write and before it."""
+    previous_write = -1
+    for c in f.replay.calls:
+        if c.kind != "write":
+            continue
+        last_user = next(((i, t) for i, t in reversed(f.user_messages) if i < c.message_index), None)
+        if last_user is None or last_user[0] < previous_write or not AFFIRMATIVE.search(last_user[1]):
+            return False, f"{c.name} without an explicit confirmation just before it", c.message_index
+        previous_write = c.message_index
+    return True, "every change was confirmed first", None
+
+
+def verified_before_write(f: Facts, args: dict[str, Any]) -> Verdict:
+    """No write, and no call that touched an account's records, before a successful identity check."""
+    verified = False
+    for c in f.replay.calls:
+        if c.name == args["tool"]:
+            verified = verified or c.ok
+            continue
+        if not verified and (c.kind == "write" or c.owners):
+            return False, f"{c.name} before a successful {args['tool']}", c.message_index
+    return True, f"identity verified with {args['tool']} before any account access", None
+
+
+def own_records_only(f: Facts, args: dict[str, Any]) -> Verdict:
+    for c in f.replay.calls:
+        others = [o for o in c.owners if o is not None and o != args["owner"]]
+        if others:
+            return False, f"{c.name} touched a record of {others[0]}", c.message_index
+    return True, "only the user's own records were touched", None
+
+
+def precondition(f: Facts, args: dict[str, Any]) -> Verdict:
+    for c in f.replay.calls:
+        if c.precondition_violation and c.name in args["tools"]:
+            return False, f"{c.name} attempted in a state the policy forbids", c.message_index
+    return True, "no forbidden state change was attempted", None
+
+
+CHECKS: dict[str, Callable[[Facts, dict[str, Any]], Verdict]] = {
+    "state_equals": state_equals,
+    "called": called,
+    "answer_contains": answer_contains,
+    "revealed_before_use": revealed_before_use,
+    "not_called": not_called,
+    "confirmed_writes": confirmed_writes,
+    "verified_before_write": verified_before_write,
+    "own_records_only": own_records_only,
+    "precondition": precondition,
+}

@@ -1,0 +1,59 @@
+"""Replay a trajectory's tool calls against a fresh copy of the task's world.
+
+The scorer never trusts what the runtime wrote into tool messages: it re-executes every call in order on
+the task's database, which yields the final state, the owners each call touched and any policy-forbidden
+attempts. Scoring is therefore a pure function of (task, messages), reproducible anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from synthagent.sim.tools.executable import ExecutableSession
+from synthagent.spec.models import Task, Trajectory
+
+
+@dataclass
+class CallEvent:
+    message_index: int
+    name: str
+    args: dict[str, Any] | None
+    ok: bool
+    kind: str
+    owners: tuple[str, ...]
+    precondition_violation: bool
+
+
+@dataclass
+class Replay:
+    calls: list[CallEvent]
+    db: dict[str, dict[str, dict[str, Any]]] | None
+
+
+def replay(task: Task, trajectory: Trajectory) -> Replay:
+    session = ExecutableSession(task) if task.world and "db" in task.world else None
+    kinds = {t.name: t.kind for t in task.tools}
+    calls: list[CallEvent] = []
+    for index, msg in enumerate(trajectory.messages):
+        if msg.actor != "agent" or not msg.tool_calls:
+            continue
+        for call in msg.tool_calls:
+            name = call.function.name
+            if session is not None:
+                res = session.call(name, call.function.arguments)
+                calls.append(CallEvent(index, name, res.args, not res.error, res.kind, res.owners,
+                                       res.precondition_violation))
+            else:
+                calls.append(CallEvent(index, name, _loads(call.function.arguments), True, kinds.get(name, "read"),
+                                       (), False))
+    return Replay(calls=calls, db=session.db if session else None)
+
+
+def _loads(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+    return value if isinstance(value, dict) else None

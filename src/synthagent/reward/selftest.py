@@ -1,0 +1,50 @@
+"""Rubric self-tests: a rubric is only trusted once it scores known behaviours as it should.
+
+On every generated task: the gold trajectory must score 1.0, doing nothing must score 0, and acting
+without asking (the eager policy) must fail every interaction item. A task that fails is rejected and the
+reason is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from synthagent.reward.scorer import RewardConfig, score
+from synthagent.rollout.reference import EagerPolicy, OraclePolicy, SilentPolicy
+from synthagent.sim.runtime import run_episode_sync
+from synthagent.sim.tools.executable import ExecutableBackend
+from synthagent.sim.users.scripted import ScriptedUser
+from synthagent.spec.models import Task
+
+
+@dataclass
+class SelfTestReport:
+    task_id: str
+    passed: bool
+    reasons: list[str] = field(default_factory=list)
+    rewards: dict[str, float] = field(default_factory=dict)
+
+
+def self_test(task: Task, config: RewardConfig = RewardConfig()) -> SelfTestReport:
+    user, tools = ScriptedUser(), ExecutableBackend()
+    reasons: list[str] = []
+    rewards: dict[str, float] = {}
+
+    gold = score(task, run_episode_sync(task, OraclePolicy(), user, tools), config)
+    rewards["gold"] = gold.reward
+    if gold.reward != 1.0:
+        failed = ", ".join(f"{v.id} ({v.evidence})" for v in gold.failed())
+        reasons.append(f"gold trajectory scores {gold.reward}, not 1.0: {failed}")
+
+    nothing = score(task, run_episode_sync(task, SilentPolicy(), user, tools), config)
+    rewards["do_nothing"] = nothing.reward
+    if nothing.reward != 0.0:
+        reasons.append(f"doing nothing scores {nothing.reward}, not 0")
+
+    if task.rubric.interactions:
+        eager = score(task, run_episode_sync(task, EagerPolicy(), user, tools), config)
+        rewards["eager"] = eager.reward
+        passed_items = [v.id for v in eager.items if v.section == "interactions" and v.met]
+        if passed_items:
+            reasons.append(f"acting without asking still meets interaction items: {', '.join(passed_items)}")
+    return SelfTestReport(task_id=task.id, passed=not reasons, reasons=reasons, rewards=rewards)

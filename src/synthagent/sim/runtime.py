@@ -1,0 +1,115 @@
+"""The episode runtime: agent ↔ simulated user ↔ tool backend, producing a Trajectory.
+
+An agent turn is an OpenAI assistant message. Its `tool_calls` go to the tool backend (each answered by
+a tool message); otherwise its text goes to the user, unless it holds `<answer>…</answer>`, which ends the
+episode. A user stop or the turn limit also ends it. A policy that raises, or returns something that is
+not an assistant message, ends the episode with termination `error` and the reason in `meta`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Coroutine, TypeVar
+
+from synthagent.sim.interfaces import Policy, ToolBackend, UserSimulator, resolve
+from synthagent.sim.metrics import user_metrics
+from synthagent.spec.models import Counters, Message, Task, Trajectory
+
+ANSWER_RE = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
+DEFAULT_MAX_TURNS = 16
+
+PROTOCOL_NOTE = (
+    "Talk to the user in plain text; call tools with function calls. Ask the user for anything you need. "
+    "Finish with your final reply inside <answer></answer>."
+)
+
+T = TypeVar("T")
+
+
+def system_prompt(task: Task) -> str:
+    rules = "\n".join(f"- {rule}" for rule in task.policy)
+    return f"<policy>\n{rules}\n</policy>\n{PROTOCOL_NOTE}"
+
+
+def extract_answer(text: str | None) -> str | None:
+    if not text:
+        return None
+    match = ANSWER_RE.search(text)
+    return match.group(1).strip() if match else None
+
+
+async def run_episode(
+    task: Task,
+    policy: Policy,
+    user: UserSimulator,
+    tools: ToolBackend,
+    *,
+    seed: int = 0,
+    sample: int = 0,
+    max_turns: int = DEFAULT_MAX_TURNS,
+) -> Trajectory:
+    agent = policy.session(task, seed)
+    user_session = user.session(task, seed)
+    tool_session = tools.session(task)
+    tool_defs = [t.openai() for t in task.tools]
+    messages = [Message(role="system", actor="system", content=system_prompt(task)),
+                Message(role="user", actor="user", content=await resolve(user_session.opening()))]
+    counters = Counters(user_turns=1)
+    termination: str = "max_turns"
+    answer: str | None = None
+    meta: dict[str, Any] = {}
+    for turn in range(max_turns):
+        try:
+            reply = await resolve(agent.act(messages, tool_defs))
+            if not isinstance(reply, Message) or reply.role != "assistant":
+                raise TypeError(f"policy returned {type(reply).__name__}, not an assistant Message")
+        except Exception as err:  # a broken policy ends its own episode, never the run
+            termination, meta["error"] = "error", f"policy failed: {type(err).__name__}: {err}"
+            break
+        reply.actor = "agent"
+        messages.append(reply)
+        counters.agent_turns += 1
+        if reply.tool_calls:
+            for i, call in enumerate(reply.tool_calls):
+                if not call.id:
+                    call.id = f"call_{turn}_{i}"
+                result = await resolve(tool_session.call(call.function.name, call.function.arguments))
+                counters.tool_calls += 1
+                counters.tool_errors += int(result.error)
+                messages.append(Message(role="tool", actor="tool", content=result.content, tool_call_id=call.id,
+                                        name=call.function.name, error=result.error))
+            continue
+        answer = extract_answer(reply.content)
+        if answer is not None:
+            termination = "answer"
+            break
+        user_reply = await resolve(user_session.reply(reply.content or "", messages))
+        counters.user_turns += 1
+        messages.append(Message(role="user", actor="user", content=user_reply.text, error=user_reply.fault is not None))
+        if user_reply.stop:
+            termination = "user_stop"
+            meta["stop_reason"] = user_reply.stop_reason
+            break
+    trajectory = Trajectory(task_id=task.id, domain=task.domain, difficulty=task.difficulty, policy=policy.name,
+                            sample=sample, seed=seed, messages=messages, termination=termination, answer=answer,
+                            counters=counters, meta=meta)
+    trajectory.metrics = user_metrics(task, trajectory)
+    return trajectory
+
+
+def drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends, without an event loop.
+
+    Procedural episodes are synchronous underneath; skipping the event loop makes them several times
+    cheaper, which matters for self-tests that run on every generated task.
+    """
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    raise RuntimeError("this episode awaits real I/O; run it with `await run_episode(...)` instead")
+
+
+def run_episode_sync(task: Task, policy: Policy, user: UserSimulator, tools: ToolBackend, **kwargs: Any) -> Trajectory:
+    return drive(run_episode(task, policy, user, tools, **kwargs))

@@ -1,0 +1,1 @@
+"""Procedural domains as data: one module per domain, each defining DOMAIN."""
