@@ -6,16 +6,13 @@ happen; the message index points at the turn that decided the verdict so a viewe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from synthagent.reward.replay import CallEvent, Replay
+from synthagent.sim.conventions import AFFIRMATIVE, asks_confirmation
 from synthagent.spec.models import Task, Trajectory
 
-AFFIRMATIVE = re.compile(
-    r"^\W*(yes|yeah|yep|sure|ok|okay|correct|confirm(ed)?|please (go ahead|do|proceed)|go ahead|do it|"
-    r"that'?s (right|correct|fine)|absolutely|definitely|proceed)\b", re.IGNORECASE)
 
 Verdict = tuple[bool, str, "int | None"]
 
@@ -114,13 +111,18 @@ def not_called(f: Facts, args: dict[str, Any]) -> Verdict:
 
 
 def confirmed_writes(f: Facts, args: dict[str, Any]) -> Verdict:
-    """Each write needs an affirmative user message after the previous write and before it."""
+    """Each write needs, after the previous write, an agent request for confirmation answered with a yes."""
+    messages = f.trajectory.messages
     previous_write = -1
     for c in f.replay.calls:
         if c.kind != "write":
             continue
         last_user = next(((i, t) for i, t in reversed(f.user_messages) if i < c.message_index), None)
-        if last_user is None or last_user[0] < previous_write or not AFFIRMATIVE.search(last_user[1]):
+        confirmed = (last_user is not None and last_user[0] > previous_write and last_user[0] > 0
+                     and AFFIRMATIVE.search(last_user[1]) is not None
+                     and messages[last_user[0] - 1].actor == "agent"
+                     and asks_confirmation(messages[last_user[0] - 1].content))
+        if not confirmed:
             return False, f"{c.name} without an explicit confirmation just before it", c.message_index
         previous_write = c.message_index
     return True, "every change was confirmed first", None

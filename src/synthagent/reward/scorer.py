@@ -10,13 +10,15 @@ so a task with no hidden slots is scored on its sub-goals alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Awaitable, Callable
 
 from synthagent.reward.checks import CHECKS, facts
 from synthagent.reward.replay import replay
+from synthagent.sim.interfaces import resolve
 from synthagent.spec.models import ItemVerdict, RubricItem, RubricResult, Task, Trajectory
 
 Judge = Callable[[Task, Trajectory, list[tuple[str, RubricItem]]], list[ItemVerdict]]
+AsyncJudge = Callable[[Task, Trajectory, list[tuple[str, RubricItem]]], Awaitable[list[ItemVerdict]]]
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,9 @@ class ScoringError(ValueError):
     """The rubric cannot be scored as asked (e.g. items with no check and no judge)."""
 
 
-def score(task: Task, trajectory: Trajectory, config: RewardConfig = RewardConfig(),
-          judge: Judge | None = None) -> RubricResult:
+def programmatic_verdicts(task: Task, trajectory: Trajectory
+                          ) -> tuple[list[ItemVerdict], list[tuple[str, RubricItem]]]:
+    """Verdicts for every item that has a check, and the (section, item) pairs left for a judge."""
     if trajectory.task_id != task.id:
         raise ScoringError(f"trajectory is for task {trajectory.task_id}, not {task.id}")
     f = facts(task, trajectory, replay(task, trajectory))
@@ -45,11 +48,33 @@ def score(task: Task, trajectory: Trajectory, config: RewardConfig = RewardConfi
             met, evidence, index = CHECKS[item.check.op](f, item.check.args)
             verdicts.append(ItemVerdict(id=item.id, section=section, criterion=item.criterion, met=met,
                                         evidence=evidence, message_index=index))
+    return verdicts, for_judge
+
+
+def _need_judge(task: Task, for_judge: list[tuple[str, RubricItem]]) -> ScoringError:
+    return ScoringError(f"task {task.id}: {len(for_judge)} rubric item(s) have no programmatic check "
+                        f"(first: {for_judge[0][1].id}); pass a judge to score them")
+
+
+def score(task: Task, trajectory: Trajectory, config: RewardConfig = RewardConfig(),
+          judge: Judge | None = None) -> RubricResult:
+    """Score synchronously; a judge, if needed, must be a plain function (see `score_async` for LLM judges)."""
+    verdicts, for_judge = programmatic_verdicts(task, trajectory)
     if for_judge:
         if judge is None:
-            raise ScoringError(f"task {task.id}: {len(for_judge)} rubric item(s) have no programmatic check "
-                               f"(first: {for_judge[0][1].id}); pass a judge to score them")
+            raise _need_judge(task, for_judge)
         verdicts.extend(judge(task, trajectory, for_judge))
+    return aggregate(task.id, verdicts, config)
+
+
+async def score_async(task: Task, trajectory: Trajectory, config: RewardConfig = RewardConfig(),
+                      judge: AsyncJudge | Judge | None = None) -> RubricResult:
+    """Hybrid scoring: programmatic checks where items have them, the (possibly async) judge for the rest."""
+    verdicts, for_judge = programmatic_verdicts(task, trajectory)
+    if for_judge:
+        if judge is None:
+            raise _need_judge(task, for_judge)
+        verdicts.extend(await resolve(judge(task, trajectory, for_judge)))
     return aggregate(task.id, verdicts, config)
 
 

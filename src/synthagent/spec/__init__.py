@@ -10,6 +10,7 @@ from synthagent.spec.models import (
     ItemVerdict,
     Message,
     PrivateSlot,
+    Rejection,
     Rubric,
     RubricItem,
     RubricResult,
@@ -22,6 +23,6 @@ from synthagent.spec.models import (
 
 __all__ = [
     "Check", "Counters", "FormatError", "FunctionCall", "FunctionDef", "GoldAction", "ItemVerdict",
-    "JsonlAppender", "Message", "PrivateSlot", "Rubric", "RubricItem", "RubricResult", "Source", "Task",
+    "JsonlAppender", "Message", "PrivateSlot", "Rejection", "Rubric", "RubricItem", "RubricResult", "Source", "Task",
     "ToolCall", "ToolSpec", "Trajectory", "iter_jsonl", "read_jsonl", "write_jsonl",
 ]

@@ -260,3 +260,13 @@ class Trajectory(_Model):
     def key(self) -> tuple[str, str, int]:
         """What identifies a rollout for resumption: (task, policy, sample index)."""
         return (self.task_id, self.policy, self.sample)
+
+
+class Rejection(_Model):
+    """A task that did not make it, and why: every discard is counted and explained, never silent."""
+
+    index: int
+    domain: str
+    stage: str
+    reason: str
+    seed: int | None = None

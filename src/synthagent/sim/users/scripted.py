@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import random
 
+from synthagent.sim.conventions import asks_confirmation
 from synthagent.sim.interfaces import UserReply
 from synthagent.spec.models import Message, Task
 
-CONFIRM_CUES = ("confirm", "proceed", "go ahead", "shall i", "should i", "do you want me to", "is that ok",
-                "is that correct", "may i", "can i go", "would you like me to")
 TRANSFER_CUES = ("transfer you", "human agent", "escalate")
 REVEAL = ["My {label} is {value}.", "It's {value}.", "Sure, it is {value}.", "The {label} is {value}.", "{value}."]
 DONT_KNOW = ["Sorry, I don't know that.", "I'm not sure what you mean.", "I don't have that information.",
@@ -47,7 +46,7 @@ class ScriptedUserSession:
         text = (agent_text or "").lower()
         if any(cue in text for cue in TRANSFER_CUES):
             return UserReply(text="Okay, thank you. ###STOP###", stop=True, stop_reason="transfer")
-        wants_confirmation = any(cue in text for cue in CONFIRM_CUES)
+        wants_confirmation = asks_confirmation(text)
         if wants_confirmation:
             for action in self.pending:
                 values = [str(v).lower() for v in (action.arguments or {}).values()]

@@ -1,0 +1,78 @@
+"""Summaries of many scored trajectories: mean reward, success, pass@k and pass^k, by slice.
+
+pass@k = 1 − C(n−c, k)/C(n, k) (some of k tries succeeds) and pass^k = C(c, k)/C(n, k) (all k tries
+succeed, the reliability measure τ²-bench reports), each averaged over tasks with n ≥ k trials.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from math import comb
+from typing import Any
+
+from synthagent.spec.models import Trajectory
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    return comb(c, k) / comb(n, k)
+
+
+def attribute(t: Trajectory) -> str:
+    """Who is to blame for a failed episode: a simulator fault first, else the agent."""
+    if t.metrics.get("user_faults", 0) or t.metrics.get("empty_user_turns", 0) or t.metrics.get("premature_stop", 0):
+        return "user_simulator"
+    if t.metrics.get("tool_schema_violations", 0) or t.metrics.get("tool_faults", 0):
+        return "tool_simulator"
+    return "agent"
+
+
+def _summarize(runs: list[Trajectory]) -> dict[str, Any]:
+    scored = [t for t in runs if t.result is not None]
+    if not scored:
+        return {"n": len(runs), "scored": 0}
+    per_task: dict[str, list[bool]] = defaultdict(list)
+    for t in scored:
+        per_task[t.task_id].append(t.result.success)
+    k_max = min(len(v) for v in per_task.values())
+    out: dict[str, Any] = {
+        "n": len(runs),
+        "scored": len(scored),
+        "tasks": len(per_task),
+        "mean_reward": round(sum(t.result.reward for t in scored) / len(scored), 4),
+        "success_rate": round(sum(t.result.success for t in scored) / len(scored), 4),
+    }
+    for k in sorted({1, 2, 4, 8, 16, k_max}):
+        if 1 <= k <= k_max:
+            out[f"pass@{k}"] = round(sum(pass_at_k(len(v), sum(v), k) for v in per_task.values()) / len(per_task), 4)
+            out[f"pass^{k}"] = round(sum(pass_hat_k(len(v), sum(v), k) for v in per_task.values()) / len(per_task), 4)
+    failures = defaultdict(int)
+    for t in scored:
+        if not t.result.success:
+            failures[attribute(t)] += 1
+    out["failure_attribution"] = dict(sorted(failures.items()))
+    metric_names = sorted({m for t in runs for m in t.metrics})
+    if metric_names:
+        out["simulator"] = {m: round(sum(t.metrics.get(m, 0.0) for t in runs) / len(runs), 4) for m in metric_names}
+    return out
+
+
+def summarize(runs: Iterable[Trajectory]) -> dict[str, Any]:
+    """{policy: {overall…, by_domain: {…}, by_difficulty: {…}}}."""
+    by_policy: dict[str, list[Trajectory]] = defaultdict(list)
+    for t in runs:
+        by_policy[t.policy].append(t)
+    summary: dict[str, Any] = {}
+    for policy, items in sorted(by_policy.items()):
+        entry = _summarize(items)
+        for attr, name in (("domain", "by_domain"), ("difficulty", "by_difficulty")):
+            groups: dict[Any, list[Trajectory]] = defaultdict(list)
+            for t in items:
+                groups[getattr(t, attr)].append(t)
+            entry[name] = {str(g): _summarize(v) for g, v in sorted(groups.items())}
+        summary[policy] = entry
+    return summary

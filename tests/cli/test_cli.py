@@ -1,0 +1,67 @@
+import json
+
+from typer.testing import CliRunner
+
+from synthagent.cli import app
+from synthagent.spec.io import read_jsonl
+from synthagent.spec.models import Task, Trajectory
+
+runner = CliRunner()
+
+
+def test_demo_writes_summary_and_report(tmp_path):
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--per-domain", "2"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) >= {"n_tasks", "domains", "policies"}
+    assert summary["n_tasks"] == 2 * len(summary["domains"])
+    pol = summary["policies"]
+    assert pol["oracle"]["mean_reward"] == 1.0 and pol["silent"]["mean_reward"] == 0.0
+    assert pol["eager"]["mean_reward"] <= 0.3 and pol["random"]["mean_reward"] <= 0.1
+    assert (tmp_path / "report" / "index.html").exists()
+
+
+def test_synth_rollout_score_pipeline(tmp_path):
+    tasks, runs = tmp_path / "tasks.jsonl", tmp_path / "runs.jsonl"
+    r = runner.invoke(app, ["synth", "procedural", "--domains", "retail", "--n", "6", "--seed", "3",
+                            "--difficulty", "2,4", "--out", str(tasks)])
+    assert r.exit_code == 0, r.output
+    loaded = read_jsonl(tasks, Task)
+    assert len(loaded) == 6 and {t.difficulty for t in loaded} == {2, 4}
+    r = runner.invoke(app, ["rollout", "--tasks", str(tasks), "--policy", "oracle", "--k", "2", "--out", str(runs)])
+    assert r.exit_code == 0, r.output
+    assert len(read_jsonl(runs, Trajectory)) == 12
+    r = runner.invoke(app, ["score", "--runs", str(runs), "--tasks", str(tasks), "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["summary"]["oracle"]["mean_reward"] == 1.0
+    assert len(data["verdicts"]) == 12
+    assert "user_leaks" in data["summary"]["oracle"]["simulator"]
+
+
+def test_synth_resume_gives_the_same_file(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    args = ["synth", "procedural", "--domains", "retail", "--n", "8", "--seed", "1"]
+    assert runner.invoke(app, args + ["--out", str(a)]).exit_code == 0
+    assert runner.invoke(app, args[:-2] + ["--n", "3", "--seed", "1", "--out", str(b)]).exit_code == 0
+    text = b.read_text()
+    b.write_text(text + text.splitlines()[0][:40])  # a crash mid-line
+    assert runner.invoke(app, args + ["--out", str(b)]).exit_code == 0
+    assert a.read_text() == b.read_text()
+
+
+def test_bad_input_exits_nonzero_with_file_and_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"task_id": "x"}\n')
+    r = runner.invoke(app, ["score", "--runs", str(bad)])
+    assert r.exit_code == 2
+    assert f"{bad}:1" in r.output and "field" in r.output
+
+
+def test_unknown_policy_and_domain(tmp_path):
+    r = runner.invoke(app, ["synth", "procedural", "--domains", "atlantis", "--n", "1", "--out", str(tmp_path / "t")])
+    assert r.exit_code == 2 and "unknown domain" in r.output
+    tasks = tmp_path / "t.jsonl"
+    runner.invoke(app, ["synth", "procedural", "--domains", "retail", "--n", "1", "--out", str(tasks)])
+    r = runner.invoke(app, ["rollout", "--tasks", str(tasks), "--policy", "genius", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 2 and "unknown policy" in r.output
