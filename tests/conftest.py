@@ -9,11 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/fakeserver.py and helpers
 
-from synthagent.worlds import Knobs, domain_names, generate_task, get_domain  # noqa: E402
-
-
-def make_task(domain: str = "retail", seed: int = 1, level: int = 3, **overrides):
-    return generate_task(get_domain(domain), seed, Knobs.for_difficulty(level, **overrides), level)
+from synthagent.worlds import domain_names  # noqa: E402
+from testkit import make_task  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser
 from synthagent.spec.models import FunctionCall, ItemVerdict, Message, ToolCall, Trajectory
 
-from conftest import make_task
+from testkit import make_task
 
 
 def _run(task, name, seed=0):

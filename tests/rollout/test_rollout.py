@@ -9,7 +9,7 @@ from synthagent.sim.users.scripted import ScriptedUser
 from synthagent.spec.io import read_jsonl
 from synthagent.spec.models import Trajectory
 
-from conftest import make_task
+from testkit import make_task
 
 
 def _roll(tasks, out, name="oracle", k=2, seed=0):

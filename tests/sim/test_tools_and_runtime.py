@@ -6,7 +6,7 @@ from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser
 from synthagent.spec.models import FunctionCall, Message, ToolCall
 
-from conftest import make_task
+from testkit import make_task
 
 
 def _session(task):

@@ -6,7 +6,7 @@ from synthagent.spec import FormatError, JsonlAppender, Task, Trajectory, read_j
 from synthagent.spec.io import iter_jsonl
 from synthagent.spec.schema import schema_texts
 
-from conftest import make_task
+from testkit import make_task
 
 
 def test_task_roundtrip_and_content_id(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from synthagent.worlds import GenerationFailed, Knobs, domain_names, find_leak, generate_task, get_domain
 from synthagent.worlds.domain import DomainError, validate_domain
 
-from conftest import make_task
+from testkit import make_task
 
 
 def test_at_least_twelve_domains():
