@@ -27,7 +27,7 @@ DOMAIN = {
             "id_prefix": "AC",
             "owner_field": "customer_id",
             "per_owner": [2, 4],
-            "noun": "account",
+            "noun": "bank account",
             "label": "account number",
             "keywords": ["account number", "which account"],
             "fields": {
@@ -45,7 +45,7 @@ DOMAIN = {
             "per_owner": [1, 3],
             "noun": "card",
             "label": "card ID",
-            "keywords": ["card id", "which card"],
+            "keywords": ["card id", "which of your cards"],
             "fields": {
                 "card_type": {"gen": "choice", "values": CARD_TYPES, "label": "card type"},
                 "last_four": {"gen": "digits", "n": 4},
