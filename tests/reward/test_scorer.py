@@ -104,3 +104,29 @@ def test_scoring_is_a_pure_function_of_task_and_messages():
     traj = _run(task, "oracle")
     again = Trajectory.model_validate_json(traj.model_dump_json())
     assert score(task, traj) == score(task, again)
+
+
+def test_mentions_compares_numbers_as_numbers():
+    from synthagent.sim.conventions import mentions
+
+    assert mentions("it costs 8.80 dollars", 8.8) and mentions("total: 1,234.50", "1234.5")
+    assert not mentions("room 31", 3) and not mentions("ORD-12345", "1234")
+    assert mentions("Status: Shipped.", "shipped") and not mentions("unshipped", "shipped")
+
+
+def test_preexisting_record_does_not_satisfy_a_create_subgoal():
+    from synthagent.worlds import domain_names
+
+    for seed in range(40):
+        task = make_task("hotel", seed, 2)
+        item = next((i for i in task.rubric.subgoals if "match" in i.check.args), None)
+        if item is None:
+            continue
+        table, match = item.check.args["table"], item.check.args["match"]
+        key = "EXISTING-1"
+        task.world["db"][table][key] = dict(match)
+        result = score(task, _run(task, "silent"))
+        verdict = next(v for v in result.items if v.id == item.id)
+        assert not verdict.met
+        return
+    raise AssertionError("no hotel task with a create sub-goal in 40 seeds")

@@ -89,3 +89,26 @@ def test_domain_validation_names_the_path():
 def test_instructions_are_diverse():
     seen = [make_task(d, s, 1 + s % 5).instruction for d in domain_names() for s in range(60)]
     assert len(set(seen)) / len(seen) >= 0.95
+
+
+def test_gold_plans_fit_the_runtime_turn_limit():
+    from synthagent.sim.runtime import DEFAULT_MAX_TURNS
+    from synthagent.worlds.generator import MAX_GOLD_STEPS
+
+    assert MAX_GOLD_STEPS == DEFAULT_MAX_TURNS
+
+
+def test_ask_keywords_never_overlap_between_hidden_details(tasks):
+    for task in tasks:
+        for a in task.private_info:
+            for b in task.private_info:
+                if a.name != b.name:
+                    assert not set(a.keywords) & set(b.keywords), (task.id, a.name, b.name)
+
+
+def test_create_tools_cannot_have_preconditions():
+    spec = json.loads(json.dumps(get_domain("hotel")))
+    create = next(t for t in spec["tools"] if t["op"] == "create")
+    create["requires"] = {"field": next(iter(spec["entities"][create["entity"]]["fields"])), "allowed": ["x"]}
+    with pytest.raises(DomainError, match="precondition"):
+        validate_domain(spec)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from synthagent.reward.replay import CallEvent, Replay
-from synthagent.sim.conventions import AFFIRMATIVE, asks_confirmation
+from synthagent.sim.conventions import AFFIRMATIVE, asks_confirmation, mentions
 from synthagent.spec.models import Task, Trajectory
 
 
@@ -58,7 +58,10 @@ def state_equals(f: Facts, args: dict[str, Any]) -> Verdict:
             return False, f"{args['key']} has " + ", ".join(f"{k} = {v!r}" for k, v in wrong.items()), last_write
         return True, f"{args['key']} has " + ", ".join(f"{k} = {v!r}" for k, v in args["fields"].items()), last_write
     match = args["match"]
+    before = (f.task.world or {}).get("db", {}).get(args["table"], {})
     for key, rec in rows.items():
+        if key in before:  # a record that existed from the start cannot be the one the agent made
+            continue
         if all(values_equal(rec.get(k), v) for k, v in match.items()):
             return True, f"{args['table']} {key} matches", last_write
     return False, f"no {args['table']} record matches {match}", last_write
@@ -74,11 +77,11 @@ def called(f: Facts, args: dict[str, Any]) -> Verdict:
 
 
 def answer_contains(f: Facts, args: dict[str, Any]) -> Verdict:
-    answer = f.answer.lower()
+    answer = f.answer
     index = len(f.trajectory.messages) - 1 if f.trajectory.termination == "answer" else None
     if not f.answer:
         return False, "no final answer", index
-    missing = [v for v in args["values"] if _norm(v) not in answer]
+    missing = [v for v in args["values"] if not mentions(answer, v)]
     if missing:
         return False, f"the answer does not mention {', '.join(map(str, missing))}", index
     return True, "the answer mentions " + ", ".join(map(str, args["values"])), index
@@ -90,8 +93,7 @@ def _uses(call: CallEvent, value: Any) -> bool:
 
 def revealed_before_use(f: Facts, args: dict[str, Any]) -> Verdict:
     value = args["value"]
-    needle = _norm(value)
-    revealed = next((i for i, text in f.user_messages[1:] if needle in text.lower()), None)
+    revealed = next((i for i, text in f.user_messages[1:] if mentions(text, value)), None)
     first_use = next((c for c in f.replay.calls if _uses(c, value)), None)
     if revealed is None:
         if first_use is not None:

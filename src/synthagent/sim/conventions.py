@@ -8,6 +8,7 @@ rubric can never disagree about what counts as "the user confirmed".
 from __future__ import annotations
 
 import re
+from typing import Any
 
 CONFIRM_CUES = ("confirm", "proceed", "go ahead", "shall i", "should i", "do you want me to", "is that ok",
                 "is that correct", "may i", "can i go", "would you like me to")
@@ -20,3 +21,27 @@ AFFIRMATIVE = re.compile(
 def asks_confirmation(text: str | None) -> bool:
     lowered = (text or "").lower()
     return any(cue in lowered for cue in CONFIRM_CUES)
+
+
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?!\w)")
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    return float(text) if re.fullmatch(r"\d+(?:\.\d+)?", text) else None
+
+
+def mentions(text: str, value: Any) -> bool:
+    """Does `text` state `value`? Numbers compare as numbers (8.8 == 8.80, and 3 is not found in 31);
+    other values must appear as a whole token sequence, case-insensitively."""
+    number = _as_number(value)
+    if number is not None:
+        return any(abs(float(n) - number) < 1e-9 for n in NUMBER.findall(text.replace(",", "")))
+    needle = str(value).strip().lower()
+    if not needle:
+        return False
+    return re.search(r"(?<![a-z0-9])" + re.escape(needle) + r"(?![a-z0-9])", text.lower()) is not None

@@ -61,6 +61,8 @@ def validate_domain(spec: dict[str, Any]) -> None:
             ent = entities[tool["entity"]]
             if tool["op"] == "list":
                 _need("owner_field" in ent, name, f"{path}.entity", "list needs an owned entity")
+        if "requires" in tool and tool["op"] == "create":
+            _need(False, name, f"{path}.requires", "create tools cannot have a precondition (there is no record yet)")
         if "requires" in tool:
             _need(tool["requires"].get("field") in entities[tool["entity"]]["fields"], name,
                   f"{path}.requires.field", "unknown field")

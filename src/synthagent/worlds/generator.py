@@ -20,6 +20,7 @@ from synthagent.worlds import domain as dom
 from synthagent.worlds import values
 
 ENGINE_VERSION = "1.0"
+MAX_GOLD_STEPS = 16  # = the runtime's default turn limit (sim.runtime.DEFAULT_MAX_TURNS; a test keeps them equal)
 
 
 @dataclass(frozen=True)
@@ -92,17 +93,20 @@ OPENERS = ["Hi, this is {name}.", "Hello, my name is {name}.", "Hey there, {name
 GOAL_FRAMES = ["I'd like to {g}.", "Could you {g}?", "I need to {g}.", "Please {g}.", "Can you help me {g}?",
                "I want to {g}.", "I was hoping you could {g}."]
 JOINERS = [", and also ", ", then ", " and ", "; after that, "]
-HIDDEN_REFS = ["one of my {noun}s", "a recent {noun} of mine", "my {noun}", "one {noun} on my account"]
+HIDDEN_REFS = ["one of my {nouns}", "a recent {noun} of mine", "my {noun}", "one {noun} on my account"]
 
 
 def _record_ref(ent: dict[str, Any], key: str, hidden: bool, rng: random.Random) -> str:
     noun = ent.get("noun", ent["label"])
     if hidden:
-        return rng.choice(HIDDEN_REFS).format(noun=noun)
+        return rng.choice(HIDDEN_REFS).format(noun=noun, nouns=ent.get("plural", noun + "s"))
     return f"{noun} {key}"
 
 
 def _fmt(value: Any) -> str:
+    """Money-like floats with two decimals (8.80, not 8.8); everything else as is."""
+    if isinstance(value, float):
+        return f"{value:.2f}"
     return str(value)
 
 
@@ -218,6 +222,8 @@ def _attempt(spec: dict[str, Any], rng: random.Random, knobs: Knobs, difficulty:
 
     policy = _policy(spec, verify_tool, owner_ent, vspec, restriction)
     gold = _gold(spec, owner_param, verify_param, verify_tool, subgoals, db)
+    if len(gold) > MAX_GOLD_STEPS:
+        raise GenerationFailed(f"gold plan needs {len(gold)} turns, more than the {MAX_GOLD_STEPS}-turn limit")
     private = [PrivateSlot(name=p.name, value=p.value, description=f"the user's {p.label}", required=True,
                            keywords=list(dict.fromkeys([p.label.lower(), *p.keywords]))) for p in params if p.hidden]
     rubric = _rubric(spec, owner_param, verify_tool, subgoals, db, private, restriction, chosen_distractors)
@@ -497,7 +503,7 @@ def _rubric(spec: dict, owner: Param, verify_tool: dict, subgoals: list[Subgoal]
 
 
 def _background(spec: dict, name: str, params: list[Param], full_instruction: str) -> str:
-    lines = [f"You are {name}, a {spec['owner']} of {spec['title']}.",
+    lines = [f"You are {name}, {_article(spec['owner'])} {spec['owner']} of {spec['title']}.",
              f"What you want, in full: {full_instruction}"]
     hidden = [p for p in params if p.hidden]
     if hidden:
@@ -506,6 +512,10 @@ def _background(spec: dict, name: str, params: list[Param], full_instruction: st
     lines.append("Share a detail only when the agent asks for it, one per reply. Confirm a proposed change only if "
                  "it matches exactly what you want.")
     return " ".join(lines)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _workflow(gold: list[GoldAction], labels: dict[str, str]) -> list[str]:

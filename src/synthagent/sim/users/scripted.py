@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from synthagent.sim.conventions import asks_confirmation
+from synthagent.sim.conventions import asks_confirmation, mentions
 from synthagent.sim.interfaces import UserReply
 from synthagent.spec.models import Message, Task
 
@@ -49,8 +49,8 @@ class ScriptedUserSession:
         wants_confirmation = asks_confirmation(text)
         if wants_confirmation:
             for action in self.pending:
-                values = [str(v).lower() for v in (action.arguments or {}).values()]
-                if values and all(v in text for v in values):
+                values = list((action.arguments or {}).values())
+                if values and all(mentions(text, v) for v in values):
                     self.pending.remove(action)
                     self.approved.append(action.tool or "")
                     self.unproductive = 0

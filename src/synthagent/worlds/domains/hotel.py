@@ -31,7 +31,7 @@ DOMAIN = {
             "keywords": ["confirmation number", "reservation number", "which reservation", "which stay"],
             "fields": {
                 "hotel": {"gen": "choice", "values": HOTELS, "label": "hotel"},
-                "check_in": {"gen": "date", "min_days": 7, "max_days": 240, "label": "check-in date"},
+                "check_in": {"gen": "date", "min_days": 7, "max_days": 200, "label": "check-in date"},
                 "nights": {"gen": "integer", "min": 1, "max": 7, "label": "number of nights"},
                 "room_type": {"gen": "choice", "values": ROOMS, "label": "room type"},
                 "status": {"gen": "choice", "values": ["confirmed", "checked in", "checked out"]},
@@ -63,7 +63,8 @@ DOMAIN = {
         {"name": "book_reservation", "op": "create", "entity": "reservation",
          "args": {
              "hotel": {"gen": "choice", "values": HOTELS, "label": "hotel", "keywords": ["hotel", "which property"]},
-             "check_in": {"gen": "date", "min_days": 14, "max_days": 300, "label": "check-in date",
+             # Later than any existing stay, so a new one can never be mistaken for one already on file.
+             "check_in": {"gen": "date", "min_days": 201, "max_days": 330, "label": "check-in date",
                           "keywords": ["check-in", "check in", "arrival date", "arriving"]},
              "room_type": {"gen": "choice", "values": ROOMS, "label": "room type",
                            "keywords": ["room type", "kind of room", "which room"]},

@@ -1,0 +1,126 @@
+"""IT helpdesk: an employee verifies, then checks tickets and devices, opens, re-prioritises or closes tickets."""
+
+PRIORITIES = ["P1 - critical", "P2 - high", "P3 - moderate", "P4 - low"]
+# Issues on existing tickets and issues a caller newly reports are kept apart so that a new ticket can
+# never be mistaken for one that already exists.
+OLD_ISSUES = ["laptop will not boot", "VPN keeps disconnecting", "printer on floor 3 jams", "shared drive is missing",
+              "monitor flickers", "email stuck in outbox"]
+NEW_ISSUES = ["cannot join video calls", "keyboard keys stopped working", "locked out of the expense app",
+              "laptop fan is very loud", "calendar invites not arriving", "second screen not detected"]
+
+DOMAIN = {
+    "name": "it_helpdesk",
+    "title": "Acme Corp (IT service desk)",
+    "owner": "employee",
+    "verify": {"tool": "verify_employee", "field": "extension"},
+    "entities": {
+        "employee": {
+            "key": "employee_id",
+            "id_prefix": "EMP",
+            "count": [4, 7],
+            "label": "employee ID",
+            "keywords": ["employee id", "staff id", "badge"],
+            "fields": {
+                "name": {"gen": "person_name"},
+                "extension": {"gen": "digits", "n": 4, "label": "desk phone extension",
+                              "keywords": ["extension", "desk phone"]},
+                "email": {"gen": "email"},
+            },
+        },
+        "ticket": {
+            "key": "ticket_id",
+            "id_prefix": "INC",
+            "owner_field": "employee_id",
+            "per_owner": [2, 4],
+            "noun": "ticket",
+            "label": "ticket number",
+            "keywords": ["ticket number", "incident number", "which ticket"],
+            "fields": {
+                "summary": {"gen": "choice", "values": OLD_ISSUES, "label": "description of the problem"},
+                "priority": {"gen": "choice", "values": PRIORITIES, "label": "priority"},
+                "status": {"gen": "choice", "values": ["open", "in progress", "waiting on you", "resolved"]},
+                "assigned_team": {"gen": "choice", "values": ["Service Desk", "Network Team", "Endpoint Team",
+                                                              "Identity and Access"]},
+            },
+        },
+        "device": {
+            "key": "asset_tag",
+            "id_prefix": "AT",
+            "owner_field": "employee_id",
+            "per_owner": [1, 3],
+            "noun": "device",
+            "label": "asset tag",
+            "keywords": ["asset tag", "which device", "which laptop"],
+            "fields": {
+                "model": {"gen": "choice", "values": ["ThinkPad T14", "MacBook Air 13", "Dell Latitude 7440",
+                                                      "Surface Pro 9", "HP EliteBook 840"]},
+                "os": {"gen": "choice", "values": ["Windows 11", "macOS Sonoma", "Ubuntu 22.04"]},
+                "warranty_end": {"gen": "date", "min_days": -200, "max_days": 900},
+                "status": {"gen": "choice", "values": ["in use", "in repair"]},
+            },
+        },
+    },
+    "tools": [
+        {"name": "verify_employee", "op": "verify", "entity": "employee",
+         "description": "Verify an employee from their employee ID and desk phone extension. Required before "
+                        "looking at or changing any ticket or device."},
+        {"name": "get_ticket", "op": "get", "entity": "ticket",
+         "description": "Get one ticket: problem summary, priority, status and the team working on it."},
+        {"name": "list_tickets", "op": "list", "entity": "ticket", "show": ["summary", "status"],
+         "description": "List a verified employee's tickets with their summary and status."},
+        {"name": "get_device", "op": "get", "entity": "device",
+         "description": "Get one company device by asset tag: model, operating system, warranty end and status."},
+        {"name": "close_ticket", "op": "set", "entity": "ticket", "set": {"status": "closed"},
+         "requires": {"field": "status", "allowed": ["open", "in progress", "waiting on you"]},
+         "args": {"reason": {"gen": "choice", "label": "reason for closing", "keywords": ["reason", "why"],
+                             "values": ["fixed itself after a restart", "found a workaround", "no longer needed",
+                                        "a colleague already sorted it out"]}},
+         "goal": "close {ref}",
+         "description": "Close a ticket that is not resolved yet, recording the employee's reason."},
+        {"name": "change_priority", "op": "update", "entity": "ticket", "field": "priority", "arg": "new_priority",
+         "keywords": ["priority", "how urgent", "urgency"],
+         "requires": {"field": "status", "allowed": ["open", "in progress", "waiting on you"]},
+         "goal": "set the priority of {ref} to {value}",
+         "goal_hidden": "change the priority of {ref}",
+         "description": "Change the priority of a ticket that is not resolved yet."},
+        {"name": "open_ticket", "op": "create", "entity": "ticket",
+         "args": {
+             "summary": {"gen": "choice", "values": NEW_ISSUES, "label": "description of the problem",
+                         "keywords": ["problem", "issue", "what's going on", "what happened"]},
+             "priority": {"gen": "choice", "values": PRIORITIES, "label": "priority",
+                          "keywords": ["priority", "how urgent", "urgency"]},
+         },
+         "defaults": {"status": "open", "assigned_team": "Service Desk"},
+         "goal": "open a ticket",
+         "description": "Open a new ticket for a verified employee with a short problem summary and a priority."},
+    ],
+    "lookups": [
+        {"tool": "get_ticket", "field": "status", "goal": "check the status of {ref}"},
+        {"tool": "get_ticket", "field": "assigned_team", "goal": "find out which team is handling {ref}"},
+        {"tool": "get_device", "field": "warranty_end", "goal": "find out when the warranty on {ref} runs out"},
+        {"tool": "get_device", "field": "model", "goal": "check which model {ref} is"},
+    ],
+    "distractors": [
+        {"name": "reset_password", "kind": "write",
+         "description": "Reset an employee's network password and sign them out of every session.",
+         "parameters": {"employee_id": "string"}},
+        {"name": "check_service_status", "kind": "read",
+         "description": "Current status of a company-wide service such as email or VPN.",
+         "parameters": {"service": "string"}},
+        {"name": "order_hardware", "kind": "write",
+         "description": "Order new hardware for an employee through procurement.",
+         "parameters": {"employee_id": "string", "item": "string"}},
+    ],
+    "restrictions": [
+        {"tool": "reset_password", "purpose": "troubleshoot a device or connection problem",
+         "reason": "a reset signs the employee out everywhere and is only done when they ask for it"},
+        {"tool": "list_tickets", "purpose": "pick the ticket to change when the employee has not said which",
+         "reason": "employees often have several open tickets and changing the wrong one misroutes the work"},
+        {"tool": "close_ticket", "purpose": "tidy up tickets the employee did not ask to close",
+         "reason": "a closed ticket leaves the support queue and the problem is no longer worked on"},
+    ],
+    "policies": [
+        "Never ask for or record an employee's password.",
+        "Hardware purchases go through procurement, not the service desk.",
+    ],
+}
