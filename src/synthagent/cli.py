@@ -144,7 +144,10 @@ def rollout_cmd(
         pol = build_policy(policy, base_url=base_url, config=config)
     except (KeyError, ValueError) as err:
         fail(str(err.args[0] if err.args else err))
-    user, tool_backend = build_backends(task_list, config=config)
+    try:
+        user, tool_backend, judge = build_backends(task_list, config=config, store_dir=out.parent / "mock-tools")
+    except ValueError as err:
+        fail(str(err))
     cfg = RolloutConfig(k=k, seed=seed, concurrency=concurrency, max_turns=max_turns)
     with progress() as bar:
         job = bar.add_task(f"rollout {pol.name}", total=len(task_list) * k, status="")
@@ -159,20 +162,23 @@ def rollout_cmd(
             mean = sum(rewards) / len(rewards) if rewards else 0.0
             bar.update(job, advance=1, status=f"mean reward {mean:.3f}")
 
-        asyncio.run(rollout(task_list, pol, user, tool_backend, out, cfg, tick))
+        asyncio.run(rollout(task_list, pol, user, tool_backend, out, cfg, tick, judge=judge))
     runs = [r for r in read_jsonl(out, Trajectory) if r.policy == pol.name]
     print_summary(summarize(runs))
 
 
 def print_summary(summary: dict) -> None:
-    table = Table("policy", "episodes", "mean reward", "success", "pass^k", "leaks", "premature stops")
+    table = Table("policy", "episodes", "mean reward", "success", "pass^k", "leaks", "premature stops",
+                  "empty turns", "user faults", "tool cache hits")
     for policy, s in summary.items():
         passk = [key for key in s if key.startswith("pass^")]
         top = max(passk, key=lambda x: int(x[5:])) if passk else None
         sim = s.get("simulator", {})
         table.add_row(policy, str(s["n"]), f"{s.get('mean_reward', 0):.3f}", f"{s.get('success_rate', 0):.3f}",
                       f"{top}={s[top]:.3f}" if top else "-", f"{sim.get('user_leaks', 0):.3f}",
-                      f"{sim.get('premature_stop', 0):.3f}")
+                      f"{sim.get('premature_stop', 0):.3f}", f"{sim.get('empty_user_turns', 0):.3f}",
+                      f"{sim.get('user_faults', 0):.3f}",
+                      f"{sim['tool_cache_hits']:.2f}" if "tool_cache_hits" in sim else "-")
     out_console.print(table)
 
 
@@ -180,12 +186,20 @@ def print_summary(summary: dict) -> None:
 def score(
     runs: list[Path] = typer.Option(..., help="Runs JSONL file(s)."),
     tasks: Optional[Path] = typer.Option(None, help="Tasks JSONL: rescore every run against it."),
+    config: Optional[Path] = typer.Option(None, help="LLM config with a judge role, for items without checks."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary and per-item verdicts as JSON."),
 ) -> None:
     """Score runs: per-item verdicts, mean reward, success rate, pass^k and simulator metrics."""
-    from synthagent.reward.scorer import ScoringError
-    from synthagent.reward.scorer import score as score_one
+    from synthagent.reward.scorer import ScoringError, score_async
     from synthagent.rollout.metrics import summarize
+
+    judge = None
+    if config is not None:
+        from synthagent.llm.client import LLMClient
+        from synthagent.llm.config import load_config
+        from synthagent.reward.judge import LLMJudge
+
+        judge = LLMJudge(LLMClient(load_config(config)))
 
     trajectories = load_runs(runs)
     if tasks is not None:
@@ -195,7 +209,7 @@ def score(
             if task is None:
                 fail(f"run of task {traj.task_id} ({traj.policy}, sample {traj.sample}): task not in {tasks}")
             try:
-                traj.result = score_one(task, traj)
+                traj.result = asyncio.run(score_async(task, traj, judge=judge))
             except ScoringError as err:
                 fail(str(err))
     unscored = sum(t.result is None for t in trajectories)
@@ -247,8 +261,10 @@ def demo(
 def _mount_optional_commands() -> None:
     """Commands whose modules live with their stage register themselves here."""
     from synthagent.report.cli import register as register_report
+    from synthagent.sim.cli import register as register_sim
 
     register_report(app)
+    register_sim(app)
 
 
 _mount_optional_commands()

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from synthagent.report import write_report
-from synthagent.report.build import MARKER
+from synthagent.report.build import MARKER, run_file
 
 
 class Links(HTMLParser):
@@ -82,8 +82,7 @@ def test_no_inline_scripts_and_csp(report):
 def test_run_pages_link_verdicts_to_messages(report, sample):
     tasks, runs = sample
     run = next(r for r in runs if any(v.message_index is not None for v in r.result.items))
-    page = next(p for p in (report / "runs").glob("*.html") if f"sample {run.sample}</span>" in p.read_text()
-                and run.policy in p.read_text() and run.task_id[:10] in p.read_text())
+    page = report / run_file(run.task_id, run.policy, run.sample)
     links = parse(page)
     assert {f"m{i}" for i in range(len(run.messages))} <= links.ids
     expected = {f"#m{v.message_index}" for v in run.result.items if v.message_index is not None}

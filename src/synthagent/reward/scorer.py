@@ -46,8 +46,9 @@ def programmatic_verdicts(task: Task, trajectory: Trajectory
                 for_judge.append((section, item))
                 continue
             met, evidence, index = CHECKS[item.check.op](f, item.check.args)
-            verdicts.append(ItemVerdict(id=item.id, section=section, criterion=item.criterion, met=met,
-                                        evidence=evidence, message_index=index))
+            verdicts.append(ItemVerdict.model_construct(id=item.id, section=section, criterion=item.criterion,
+                                                        met=met, evidence=evidence, message_index=index,
+                                                        method="check"))
     return verdicts, for_judge
 
 

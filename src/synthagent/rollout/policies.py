@@ -34,10 +34,25 @@ def build_policy(spec: str, *, base_url: str | None = None, config: Path | None 
     raise KeyError(f"unknown policy {spec!r}; use one of {', '.join(REFERENCE_POLICIES)} or openai:MODEL")
 
 
-def build_backends(tasks: list[Task], config: Path | None = None) -> tuple[Any, Any]:
-    """Procedural tasks run on the scripted user and executable tools, which need no model."""
+def build_backends(tasks: list[Task], config: Path | None = None, store_dir: Path | None = None
+                   ) -> tuple[Any, Any, Any]:
+    """(user, tools, judge) for a task set.
+
+    Procedural tasks run on the scripted user and executable tools, which need no model and no judge.
+    Tasks without an executable world (imported or teacher-made) need the LLM user, the LLM mock tools with
+    their shared mapping M (kept under `store_dir`) and the LLM judge, all configured by `config`.
+    """
     missing = [t.id for t in tasks if not t.world or "db" not in t.world]
-    if missing:
-        raise SystemExit(f"error: {len(missing)} task(s) (first: {missing[0]}) have no executable world; "
-                         "LLM-simulated users and tools are needed for them (see docs)")
-    return ScriptedUser(), ExecutableBackend()
+    if not missing:
+        return ScriptedUser(), ExecutableBackend(), None
+    if config is None:
+        raise ValueError(f"{len(missing)} task(s) (first: {missing[0]}) have no executable world; pass --config "
+                         "with user, tool and judge roles to simulate them with a model")
+    from synthagent.llm.client import LLMClient
+    from synthagent.llm.config import load_config
+    from synthagent.reward.judge import LLMJudge
+    from synthagent.sim.tools.llm_mock import LLMToolBackend
+    from synthagent.sim.users.llm import LLMUser
+
+    client = LLMClient(load_config(config))
+    return LLMUser(client), LLMToolBackend(client, store_dir or Path("mock-tools")), LLMJudge(client)

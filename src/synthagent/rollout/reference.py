@@ -18,13 +18,16 @@ from typing import Any
 from synthagent.spec.models import FunctionCall, GoldAction, Message, Task, ToolCall
 
 
+# Reference policies build messages from typed values they control, so they skip pydantic re-validation:
+# self-tests run three of these episodes on every generated task.
 def _say(text: str) -> Message:
-    return Message(role="assistant", actor="agent", content=text)
+    return Message.model_construct(role="assistant", actor="agent", content=text)
 
 
 def _call(name: str, args: dict[str, Any], call_id: str) -> Message:
-    return Message(role="assistant", actor="agent", content=None,
-                   tool_calls=[ToolCall(id=call_id, function=FunctionCall(name=name, arguments=json.dumps(args)))])
+    call = ToolCall.model_construct(id=call_id, type="function",
+                                    function=FunctionCall.model_construct(name=name, arguments=json.dumps(args)))
+    return Message.model_construct(role="assistant", actor="agent", content=None, tool_calls=[call])
 
 
 class _PlanFollower:

@@ -24,6 +24,7 @@ def asks_confirmation(text: str | None) -> bool:
 
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?!\w)")
+PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def _as_number(value: Any) -> float | None:
@@ -32,7 +33,7 @@ def _as_number(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     text = str(value).strip()
-    return float(text) if re.fullmatch(r"\d+(?:\.\d+)?", text) else None
+    return float(text) if PLAIN_NUMBER.fullmatch(text) else None
 
 
 def mentions(text: str, value: Any) -> bool:
@@ -44,4 +45,11 @@ def mentions(text: str, value: Any) -> bool:
     needle = str(value).strip().lower()
     if not needle:
         return False
-    return re.search(r"(?<![a-z0-9])" + re.escape(needle) + r"(?![a-z0-9])", text.lower()) is not None
+    haystack = text.lower()
+    start = haystack.find(needle)
+    while start >= 0:  # str.find, not a regex per value: this runs for every item of every trajectory
+        end = start + len(needle)
+        if (start == 0 or not haystack[start - 1].isalnum()) and (end == len(haystack) or not haystack[end].isalnum()):
+            return True
+        start = haystack.find(needle, start + 1)
+    return False

@@ -76,8 +76,10 @@ async def run_episode(
                 result = await resolve(tool_session.call(call.function.name, call.function.arguments))
                 counters.tool_calls += 1
                 counters.tool_errors += int(result.error)
-                messages.append(Message(role="tool", actor="tool", content=result.content, tool_call_id=call.id,
-                                        name=call.function.name, error=result.error))
+                # built by us from typed values: skip re-validation on this hot path
+                messages.append(Message.model_construct(role="tool", actor="tool", content=result.content,
+                                                        tool_call_id=call.id, name=call.function.name,
+                                                        error=result.error))
             continue
         answer = extract_answer(reply.content)
         if answer is not None:
@@ -85,7 +87,8 @@ async def run_episode(
             break
         user_reply = await resolve(user_session.reply(reply.content or "", messages))
         counters.user_turns += 1
-        messages.append(Message(role="user", actor="user", content=user_reply.text, error=user_reply.fault is not None))
+        messages.append(Message.model_construct(role="user", actor="user", content=user_reply.text,
+                                                error=user_reply.fault is not None))
         if user_reply.stop:
             termination = "user_stop"
             meta["stop_reason"] = user_reply.stop_reason
@@ -94,6 +97,10 @@ async def run_episode(
                             sample=sample, seed=seed, messages=messages, termination=termination, answer=answer,
                             counters=counters, meta=meta)
     trajectory.metrics = user_metrics(task, trajectory)
+    for session in (user_session, tool_session):  # LLM simulators report their own counters (cache hits, retries)
+        extra = getattr(session, "metrics", None)
+        if callable(extra):
+            trajectory.metrics.update(extra())
     return trajectory
 
 

@@ -7,7 +7,6 @@ field names are a public contract: other tools (trainer adapters, the report, co
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -146,10 +145,13 @@ class Task(_Model):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def content_id(self) -> str:
-        """sha256 of everything but the id itself: equal content, equal id, on every machine."""
-        payload = self.model_dump(mode="json", exclude={"id"})
-        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+        """sha256 of the task's JSON without the id: equal content, equal id, on every machine.
+
+        The serialization is pydantic's (fields in schema order, dict entries in stored order, which JSONL
+        round trips preserve); it is several times cheaper than a key-sorted dump of the whole database,
+        and ids are computed for every generated task.
+        """
+        return hashlib.sha256(self.model_dump_json(exclude={"id"}).encode("utf-8")).hexdigest()[:32]
 
     def with_id(self) -> "Task":
         self.id = self.content_id()

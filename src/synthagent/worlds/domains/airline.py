@@ -11,7 +11,7 @@ DOMAIN = {
         "passenger": {
             "key": "passenger_id",
             "id_prefix": "PX",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "frequent flyer number",
             "keywords": ["frequent flyer", "passenger id", "skybridge member"],
             "fields": {

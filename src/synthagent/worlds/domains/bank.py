@@ -12,7 +12,7 @@ DOMAIN = {
         "customer": {
             "key": "customer_id",
             "id_prefix": "NB",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "online banking ID",
             "keywords": ["online banking", "customer number", "client number"],
             "fields": {

@@ -12,7 +12,7 @@ DOMAIN = {
         "renter": {
             "key": "renter_id",
             "id_prefix": "RW",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "Roadway Rewards number",
             "keywords": ["rewards number", "renter id", "customer number"],
             "fields": {

@@ -13,7 +13,7 @@ DOMAIN = {
         "patient": {
             "key": "patient_id",
             "id_prefix": "PT",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "patient ID",
             "keywords": ["patient id", "medical record number", "mrn"],
             "fields": {

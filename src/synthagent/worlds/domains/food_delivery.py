@@ -9,7 +9,7 @@ DOMAIN = {
         "customer": {
             "key": "customer_id",
             "id_prefix": "DB",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "DashBite account ID",
             "keywords": ["account id", "dashbite account", "customer id"],
             "fields": {

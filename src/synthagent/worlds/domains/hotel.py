@@ -12,7 +12,7 @@ DOMAIN = {
         "guest": {
             "key": "guest_id",
             "id_prefix": "GU",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "rewards member number",
             "keywords": ["rewards member", "member number", "guest id", "loyalty"],
             "fields": {

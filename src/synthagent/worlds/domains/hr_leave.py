@@ -11,7 +11,7 @@ DOMAIN = {
         "employee": {
             "key": "employee_id",
             "id_prefix": "BW",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "employee number",
             "keywords": ["employee number", "staff number", "personnel number"],
             "fields": {

@@ -14,7 +14,7 @@ DOMAIN = {
         "policyholder": {
             "key": "policyholder_id",
             "id_prefix": "EV",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "customer ID",
             "keywords": ["customer id", "policyholder id", "member id"],
             "fields": {

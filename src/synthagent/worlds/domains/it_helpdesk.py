@@ -17,7 +17,7 @@ DOMAIN = {
         "employee": {
             "key": "employee_id",
             "id_prefix": "EMP",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "employee ID",
             "keywords": ["employee id", "staff id", "badge"],
             "fields": {

@@ -18,7 +18,7 @@ DOMAIN = {
         "member": {
             "key": "member_id",
             "id_prefix": "LIB",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "library card number",
             "keywords": ["library card", "card number", "member id"],
             "fields": {

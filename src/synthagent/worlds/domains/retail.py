@@ -9,7 +9,7 @@ DOMAIN = {
         "customer": {
             "key": "customer_id",
             "id_prefix": "CU",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "customer ID",
             "keywords": ["customer id", "customer number", "account number"],
             "fields": {

@@ -15,7 +15,7 @@ DOMAIN = {
         "customer": {
             "key": "account_id",
             "id_prefix": "NM",
-            "count": [4, 7],
+            "count": [3, 5],
             "label": "account number",
             "keywords": ["account number", "customer account"],
             "fields": {

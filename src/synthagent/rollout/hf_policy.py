@@ -1,0 +1,139 @@
+"""A local transformers policy: a causal LM on this machine plays the agent (no server needed).
+
+The conversation is rendered with the tokenizer's chat template (tools passed as `tools=`), the model
+generates one assistant turn, and the text is parsed back: `<tool_call>{"name": …, "arguments": …}</tool_call>`
+blocks (the Hermes / Qwen format most open chat templates use) become tool calls, a leading
+`<think>…</think>` block is dropped, the rest is the message text. Greedy decoding by default; with
+`temperature > 0` each (task, seed, turn) gets its own torch seed, so a rerun samples the same tokens.
+
+`protocol="ask_user"` plays a model trained in TRL's tool-only protocol (see `integrations.trl.protocol`)
+inside our runtime: the runtime's plain-text turns are shown to the model as `ask_user` calls and their
+results, an `ask_user` call it makes goes to the user as plain text, and a message without tool calls is
+its final answer (wrapped in <answer></answer> when it forgot the tags).
+
+Needs torch and transformers (`pip install 'synthagent[train]'`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from synthagent.spec.models import FunctionCall, Message, Task, ToolCall
+from synthagent.worlds import derive_seed
+
+TOOL_CALL_RE = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+THINK_RE = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
+
+
+def parse_assistant(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """(content, [(tool name, arguments JSON text)]) of one generated assistant turn."""
+    text = THINK_RE.sub("", text, count=1)
+    calls: list[tuple[str, str]] = []
+    for block in TOOL_CALL_RE.findall(text):
+        try:
+            obj = json.loads(block)
+        except json.JSONDecodeError:
+            calls.append(("", block))  # the runtime answers with an error observation
+            continue
+        if not isinstance(obj, dict):
+            calls.append(("", block))
+            continue
+        args = obj.get("arguments", {})
+        calls.append((str(obj.get("name", "")), args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)))
+    content = TOOL_CALL_RE.sub("", text).strip()
+    return content, calls
+
+
+class HFPolicy:
+    """Build once per model; `session()` per episode. `model` is a path or a loaded PreTrainedModel."""
+
+    def __init__(self, model: Any, tokenizer: Any = None, *, protocol: Literal["chat", "ask_user"] = "chat",
+                 max_new_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
+                 chat_template: str | None = None, device: str = "cpu", name: str | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if protocol not in ("chat", "ask_user"):
+            raise ValueError(f"unknown protocol {protocol!r}; use 'chat' or 'ask_user'")
+        path = model if isinstance(model, (str, Path)) else None
+        self.model = AutoModelForCausalLM.from_pretrained(str(path)) if path is not None else model
+        self.tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(str(path))
+        self.model.to(device).eval()
+        self.torch = torch
+        self.protocol = protocol
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.top_p = top_p
+        self.chat_template = chat_template
+        self.device = device
+        self.name = name or f"hf:{path if path is not None else type(self.model).__name__}"
+        eos = [self.tokenizer.eos_token_id]
+        im_end = self.tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in self.tokenizer.get_vocab() else None
+        self.stop_ids = [i for i in dict.fromkeys(eos + [im_end]) if i is not None]
+
+    def session(self, task: Task, seed: int) -> "_HFSession":
+        return _HFSession(self, task, seed)
+
+    # ------------------------------------------------------------------------------------ generation
+
+    def render(self, conversation: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> list[int]:
+        ids = self.tokenizer.apply_chat_template(conversation, tools=tools or None, add_generation_prompt=True,
+                                                 tokenize=True, chat_template=self.chat_template, return_dict=False)
+        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+            ids = ids["input_ids"]
+        return list(ids)
+
+    def generate(self, prompt_ids: list[int], seed: int) -> str:
+        torch = self.torch
+        input_ids = torch.tensor([prompt_ids], device=self.device)
+        kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "eos_token_id": self.stop_ids,
+                                  "pad_token_id": self.tokenizer.pad_token_id or self.stop_ids[0]}
+        if self.temperature > 0:
+            torch.manual_seed(seed % (2**31))
+            kwargs.update(do_sample=True, temperature=self.temperature, top_p=self.top_p)
+        else:
+            kwargs.update(do_sample=False)
+        with torch.no_grad():
+            out = self.model.generate(input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
+        new = out[0, len(prompt_ids):].tolist()
+        while new and new[-1] in self.stop_ids:
+            new.pop()
+        return self.tokenizer.decode(new, skip_special_tokens=False)
+
+
+class _HFSession:
+    def __init__(self, policy: HFPolicy, task: Task, seed: int):
+        self.policy, self.task, self.seed = policy, task, seed
+        self.turn = 0
+
+    def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
+        self.turn += 1
+        if self.policy.protocol == "ask_user":
+            from synthagent.integrations.trl.protocol import to_tool_protocol, tool_schemas
+
+            conversation = to_tool_protocol(messages, self.task)
+            shown = tool_schemas(self.task)
+        else:
+            conversation = [m.openai() for m in messages]
+            shown = tools
+        prompt = self.policy.render(conversation, shown)
+        text = self.policy.generate(prompt, derive_seed(self.task.id, self.seed, self.turn))
+        content, calls = parse_assistant(text)
+        return self._message(content, calls)
+
+    def _message(self, content: str, calls: list[tuple[str, str]]) -> Message:
+        if self.policy.protocol == "ask_user":
+            from synthagent.integrations.trl.protocol import ASK_USER, question_of
+
+            if calls and calls[0][0] == ASK_USER:
+                return Message(role="assistant", actor="agent", content=question_of(calls[0][1]) or "?")
+            calls = [c for c in calls if c[0] != ASK_USER]
+            if not calls:
+                text = content if "<answer>" in content.lower() else f"<answer>{content}</answer>"
+                return Message(role="assistant", actor="agent", content=text)
+        tool_calls = [ToolCall(id=f"call_{self.turn}_{i}", function=FunctionCall(name=name, arguments=args))
+                      for i, (name, args) in enumerate(calls)]
+        return Message(role="assistant", actor="agent", content=content or None, tool_calls=tool_calls or None)

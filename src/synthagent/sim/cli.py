@@ -1,0 +1,82 @@
+"""`synthagent judge-calibrate`: the LLM judge's agreement with programmatic checks. Mounted via `register`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `judge-calibrate` command to `app`."""
+
+    @app.command("judge-calibrate")
+    def judge_calibrate(
+        tasks: Annotated[Path, typer.Option("--tasks", help="Tasks JSONL (items with programmatic checks).")],
+        runs: Annotated[list[Path], typer.Option("--runs", help="Runs JSONL (trajectories); repeatable.")],
+        config: Annotated[Path, typer.Option("--config", help="LLM YAML config; the 'judge' role is used.")],
+        mode: Annotated[str, typer.Option("--mode", help="batch (one call per trajectory) or per_item.")] = "batch",
+        limit: Annotated[int, typer.Option("--limit", min=0, help="Judge at most this many runs (0: all).")] = 0,
+        concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 8,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    ) -> None:
+        """Ask the judge about items that have programmatic checks and report agreement and Cohen's kappa."""
+        from synthagent.llm import ConfigError, LLMClient, load_config
+        from synthagent.reward.calibrate import calibrate
+        from synthagent.reward.judge import LLMJudge
+        from synthagent.spec.io import FormatError, read_jsonl
+        from synthagent.spec.models import Task, Trajectory
+
+        try:
+            task_list = read_jsonl(tasks, Task)
+            run_list: list[Trajectory] = []
+            for path in runs:
+                run_list.extend(read_jsonl(path, Trajectory))
+            cfg = load_config(config)
+        except (FormatError, ConfigError, OSError, UnicodeDecodeError) as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(code=2) from None
+        if mode not in ("batch", "per_item"):
+            typer.echo(f"error: --mode must be batch or per_item, got {mode!r}", err=True)
+            raise typer.Exit(code=2)
+        if limit:
+            run_list = run_list[:limit]
+
+        async def go() -> dict:
+            async with LLMClient(cfg) as client:
+                report = await calibrate(task_list, run_list, LLMJudge(client, mode=mode),  # type: ignore[arg-type]
+                                         concurrency=concurrency)
+                return report.summary()
+
+        summary = asyncio.run(go())
+        if as_json:
+            typer.echo(json.dumps(summary, indent=1))
+            return
+        _print(summary)
+
+
+def _print(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def fmt(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    table = Table("slice", "items", "agreement", "kappa", "tp", "tn", "fp (judge met)", "fn (judge not met)",
+                  title=f"judge vs checks: {summary['trajectories']} trajectories")
+    rows = [("overall", summary["overall"])] + list(summary["sections"].items()) + \
+        [(f"check {op}", c) for op, c in summary["by_check"].items()]
+    for name, c in rows:
+        table.add_row(name, str(c["n"]), fmt(c["agreement"]), fmt(c["kappa"]), str(c["tp"]), str(c["tn"]),
+                      str(c["fp"]), str(c["fn"]))
+    console = Console()
+    console.print(table)
+    if summary["skipped"]:
+        console.print(f"[yellow]{len(summary['skipped'])} skipped[/] (first: {summary['skipped'][0]['reason']})")
+    for d in summary["disagreements"][:5]:
+        console.print(f"disagree {d['task_id'][:12]} {d['policy']}#{d['sample']} {d['item_id']}: "
+                      f"check={'met' if d['check_met'] else 'not met'} judge={'met' if d['judge_met'] else 'not met'}"
+                      f" — {d['judge_evidence']}")
