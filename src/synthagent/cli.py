@@ -260,11 +260,13 @@ def demo(
 
 def _mount_optional_commands() -> None:
     """Commands whose modules live with their stage register themselves here."""
+    from synthagent.integrations.cli import register as register_integrations
     from synthagent.report.cli import register as register_report
     from synthagent.sim.cli import register as register_sim
 
     register_report(app)
     register_sim(app)
+    register_integrations(app)
 
 
 _mount_optional_commands()

@@ -65,3 +65,21 @@ def test_unknown_policy_and_domain(tmp_path):
     runner.invoke(app, ["synth", "procedural", "--domains", "retail", "--n", "1", "--out", str(tasks)])
     r = runner.invoke(app, ["rollout", "--tasks", str(tasks), "--policy", "genius", "--out", str(tmp_path / "r")])
     assert r.exit_code == 2 and "unknown policy" in r.output
+
+
+def test_release_import_and_export_commands(tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[1] / "integrations" / "data" / "synthagent_release_sample.json"
+    tasks = tmp_path / "tasks.jsonl"
+    r = runner.invoke(app, ["import-release", str(fixture), "--out", str(tasks)])
+    assert r.exit_code == 0, r.output
+    assert len(read_jsonl(tasks, Task)) == 5
+    out = tmp_path / "release.json"
+    r = runner.invoke(app, ["export-release", "--tasks", str(tasks), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text()) == json.loads(fixture.read_text())
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"id": 1}]')
+    r = runner.invoke(app, ["import-release", str(bad), "--out", str(tmp_path / "x.jsonl")])
+    assert r.exit_code == 2 and str(bad) in r.output
