@@ -205,13 +205,17 @@ def score(
     if tasks is not None:
         by_id = {t.id: t for t in load_tasks(tasks)}
         for traj in trajectories:
-            task = by_id.get(traj.task_id)
-            if task is None:
+            if traj.task_id not in by_id:
                 fail(f"run of task {traj.task_id} ({traj.policy}, sample {traj.sample}): task not in {tasks}")
-            try:
-                traj.result = asyncio.run(score_async(task, traj, judge=judge))
-            except ScoringError as err:
-                fail(str(err))
+
+        async def rescore() -> None:
+            for traj in trajectories:
+                traj.result = await score_async(by_id[traj.task_id], traj, judge=judge)
+
+        try:
+            asyncio.run(rescore())
+        except ScoringError as err:
+            fail(str(err))
     unscored = sum(t.result is None for t in trajectories)
     if unscored:
         console.print(f"[yellow]{unscored} run(s) carry no result; pass --tasks to score them[/]")
