@@ -11,10 +11,9 @@ import json
 from typing import Any
 
 from synthagent.sim.interfaces import ToolResult
-from synthagent.sim.tools.validate import validation_error
+from synthagent.sim.tools.validate import parse_call
 from synthagent.spec.models import Task
 
-MAX_ARGUMENT_CHARS = 20_000
 CANNED = json.dumps({"status": "ok", "message": "Request recorded."})
 
 
@@ -46,21 +45,10 @@ class ExecutableSession:
 
     def call(self, name: str, arguments: str | dict[str, Any]) -> ToolResult:
         result = ToolResult(content="", name=name, kind=self.kinds.get(name, "read"))
-        if name not in self.schemas or name not in self.runtimes:
-            return _fail(result, f"unknown tool '{name}'. Available tools: {', '.join(sorted(self.schemas))}")
-        if isinstance(arguments, str):
-            if len(arguments) > MAX_ARGUMENT_CHARS:
-                return _fail(result, f"arguments of {len(arguments)} characters exceed the limit of {MAX_ARGUMENT_CHARS}")
-            try:
-                args = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError as err:
-                return _fail(result, f"arguments are not valid JSON ({err.msg} at column {err.colno})")
-        else:
-            args = arguments
-        if not isinstance(args, dict):
-            return _fail(result, "arguments must be a JSON object")
+        if name in self.schemas and name not in self.runtimes:
+            return _fail(result, f"tool '{name}' has no executable implementation")
+        args, problem = parse_call(name, arguments, self.schemas)
         result.args = args
-        problem = validation_error(args, self.schemas[name])
         if problem:
             return _fail(result, problem)
         rt = self.runtimes[name]

@@ -51,12 +51,11 @@ from synthagent.llm.client import BudgetExceeded, LLMClient, LLMError
 from synthagent.llm.parsing import ParseError, StructuredOutputError, chat_structured, parse_json_object
 from synthagent.sim.interfaces import ToolResult
 from synthagent.sim.tools.mapping import Entry, ToolMapping, canonical_args
-from synthagent.sim.tools.validate import validation_error
+from synthagent.sim.tools.validate import parse_call
 from synthagent.spec.models import Task, ToolSpec
 
 PROMPT_VERSION = "v1"
 DEFAULT_CAP = 100
-MAX_ARGUMENT_CHARS = 20_000
 INVALID_OUTPUT = "Error: tool simulator produced invalid output"
 UNAVAILABLE = "Error: tool simulator unavailable"
 SCHEMA_PREFIX = "response does not match the tool's returns schema"
@@ -252,24 +251,7 @@ class LLMToolSession:
                 del self.backend._inflight[key]
 
     def _checked_args(self, name: str, arguments: str | dict[str, Any], result: ToolResult) -> dict[str, Any] | None:
-        if name not in self.schemas:
-            _fail(result, f"unknown tool '{name}'. Available tools: {', '.join(sorted(self.schemas))}")
-            return None
-        if isinstance(arguments, str):
-            if len(arguments) > MAX_ARGUMENT_CHARS:
-                _fail(result, f"arguments of {len(arguments)} characters exceed the limit of {MAX_ARGUMENT_CHARS}")
-                return None
-            try:
-                args = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError as err:
-                _fail(result, f"arguments are not valid JSON ({err.msg} at column {err.colno})")
-                return None
-        else:
-            args = arguments
-        if not isinstance(args, dict):
-            _fail(result, "arguments must be a JSON object")
-            return None
-        problem = validation_error(args, self.schemas[name])
+        args, problem = parse_call(name, arguments, self.schemas)
         if problem:
             _fail(result, problem)
             return None

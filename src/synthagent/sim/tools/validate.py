@@ -8,6 +8,7 @@ this covers; anything outside the subset is accepted here and left to the tool i
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -73,3 +74,31 @@ def _json_kind(value: Any) -> str:
         if isinstance(value, py) and not (name in ("integer", "number") and isinstance(value, bool)):
             return "integer" if name == "integer" else name
     return type(value).__name__
+
+
+MAX_ARGUMENT_CHARS = 20_000
+
+
+def parse_call(name: str, arguments: str | dict[str, Any], schemas: dict[str, dict[str, Any]]
+               ) -> tuple[dict[str, Any] | None, str | None]:
+    """Every tool backend's first step: (arguments, None) for a well-formed call, else (maybe-args, error).
+
+    Unknown tool, oversized or non-JSON arguments, a non-object and schema violations all become an error
+    sentence for the agent's observation; the parsed arguments are returned whenever they parsed, so the
+    scorer can still see what was attempted.
+    """
+    if name not in schemas:
+        return None, f"unknown tool '{name}'. Available tools: {', '.join(sorted(schemas))}"
+    if isinstance(arguments, str):
+        if len(arguments) > MAX_ARGUMENT_CHARS:
+            return None, f"arguments of {len(arguments)} characters exceed the limit of {MAX_ARGUMENT_CHARS}"
+        try:
+            args = json.loads(arguments) if arguments.strip() else {}
+        except json.JSONDecodeError as err:
+            return None, f"arguments are not valid JSON ({err.msg} at column {err.colno})"
+    else:
+        args = arguments
+    if not isinstance(args, dict):
+        return None, "arguments must be a JSON object"
+    problem = validation_error(args, schemas[name])
+    return args, problem
