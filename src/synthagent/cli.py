@@ -268,9 +268,12 @@ def _mount_optional_commands() -> None:
     from synthagent.report.cli import register as register_report
     from synthagent.sim.cli import register as register_sim
 
+    from synthagent.synth.llm.cli import register as register_synth_llm
+
     register_report(app)
     register_sim(app)
     register_integrations(app)
+    register_synth_llm(synth_app)
 
 
 _mount_optional_commands()

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import asyncio
+import functools
 import json
 import re
 import weakref
@@ -89,21 +90,29 @@ def call_message(tool: str, args: str, shown: list[Entry], total: int) -> str:
     return f"{head}\n<mapping>\n" + "".join(line + "\n" for line in lines) + f"</mapping>\n\n# The call\n<call>\n{call}\n</call>"
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(schema_text: str) -> Any:
+    """A checked, compiled validator per distinct schema: the meta-schema check is the expensive part and
+    the same tools recur across the sessions of a task and across tasks."""
+    schema = json.loads(schema_text)
+    cls = jsonschema.validators.validator_for(schema)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError:
+        return None  # a model-written schema we cannot enforce; responses are accepted as they are
+    return cls(schema)
+
+
 class ResponseValidator:
     """The `returns` schema of each tool, compiled once; an empty or unusable schema accepts anything."""
 
     def __init__(self, tools: list[ToolSpec]):
         self._validators: dict[str, Any] = {}
         for spec in tools:
-            schema = spec.returns
-            if not schema:
-                continue
-            cls = jsonschema.validators.validator_for(schema)
-            try:
-                cls.check_schema(schema)
-            except jsonschema.SchemaError:
-                continue  # a model-written schema we cannot enforce; the response is accepted as is
-            self._validators[spec.name] = cls(schema)
+            if spec.returns:
+                validator = _compiled(json.dumps(spec.returns, sort_keys=True))
+                if validator is not None:
+                    self._validators[spec.name] = validator
 
     def error(self, tool: str, response: Any) -> str | None:
         validator = self._validators.get(tool)

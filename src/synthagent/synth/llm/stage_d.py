@@ -1,0 +1,106 @@
+"""Stage D: the teacher solves the task N times in the simulated environment.
+
+The environment is the project's LLM user simulator (``sim.users.llm.LLMUser``) and LLM mock tools
+(``sim.tools.llm_mock.LLMToolBackend`` with the per-task mapping M); the teacher plays the agent through
+the ordinary episode runtime, so its runs are real :class:`~synthagent.spec.models.Trajectory` objects.
+
+The N runs of a task are played one after another, not concurrently: they share M, and a fixed order
+makes M, and therefore every prompt and every cached reply, the same in a resumed run as in an
+uninterrupted one. Throughput comes from many tasks in flight, not from parallel runs of one task.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from synthagent.llm.client import BudgetExceeded, LLMCallError
+from synthagent.rollout.openai_policy import to_message
+from synthagent.sim.runtime import run_episode
+from synthagent.sim.tools.llm_mock import LLMToolBackend
+from synthagent.sim.tools.mapping import store_name
+from synthagent.sim.users.llm import LLMUser
+from synthagent.spec.models import Message, Task, Trajectory
+from synthagent.synth.llm.common import STAGE_LABELS, StageRejected
+from synthagent.synth.llm.models import RunSummary
+
+DEFAULT_RUNS = 3
+DEFAULT_MAX_TURNS = 16
+TOOL_CONTEXT_CAP = 40
+
+
+class TeacherPolicy:
+    """The teacher as the agent (role "teacher"). Endpoint failures are remembered and re-raised by the
+    stage after the episode: the runtime turns a failing policy into an ``error`` episode, which must not
+    become a discard when the real cause is a server that is down or a spent budget."""
+
+    name = "teacher"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.failures: list[BaseException] = []
+
+    def session(self, task: Task, seed: int) -> "_TeacherSession":
+        return _TeacherSession(self, task, seed)
+
+
+class _TeacherSession:
+    def __init__(self, policy: TeacherPolicy, task: Task, seed: int) -> None:
+        self.policy, self.task, self.seed = policy, task, seed
+
+    async def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
+        try:
+            result = await self.policy.client.chat("teacher", [m.openai() for m in messages], tools or None,
+                                                   cache_salt=f"{self.task.id}:D:{self.seed}",
+                                                   stage=STAGE_LABELS["D"])
+        except (LLMCallError, BudgetExceeded) as exc:
+            self.policy.failures.append(exc)
+            raise
+        return to_message(result.text, result.tool_calls)
+
+
+def summarize_run(trajectory: Trajectory) -> RunSummary:
+    return RunSummary(termination=trajectory.termination, agent_turns=trajectory.counters.agent_turns,
+                      tool_calls=trajectory.counters.tool_calls, user_turns=trajectory.counters.user_turns,
+                      answered=trajectory.termination == "answer" and bool(trajectory.answer))
+
+
+def reset_mapping(mocks_dir: Path, task_id: str) -> None:
+    """Forget M of a task whose stage D did not finish: the rerun rebuilds it, call by call, from the cache."""
+    stem = store_name(task_id)
+    for suffix in (".jsonl", ".lock"):
+        (mocks_dir / f"{stem}{suffix}").unlink(missing_ok=True)
+    leftover = mocks_dir / stem
+    if leftover.is_dir():  # pragma: no cover - defensive, for store layouts with a folder per task
+        shutil.rmtree(leftover)
+
+
+async def solve(client: Any, task: Task, *, runs: int = DEFAULT_RUNS, max_turns: int = DEFAULT_MAX_TURNS,
+                mocks_dir: Path | None = None, tool_cap: int = TOOL_CONTEXT_CAP) -> list[Trajectory]:
+    """Stage D: ``runs`` teacher episodes; rejects the unit when none ends with a final answer."""
+    if mocks_dir is not None:
+        reset_mapping(mocks_dir, task.id)
+    user = LLMUser(client, stage="D.user")
+    tools = LLMToolBackend(client, mocks_dir, tool_cap, stage="D.tool")
+    policy = TeacherPolicy(client)
+    trajectories: list[Trajectory] = []
+    for run in range(runs):
+        trajectory = await run_episode(task, policy, user, tools, seed=run, sample=run, max_turns=max_turns)
+        if policy.failures:
+            raise policy.failures[0]
+        trajectories.append(trajectory)
+    if not any(summarize_run(t).answered for t in trajectories):
+        ends = ", ".join(f"run {i + 1}: {describe_end(t)}" for i, t in enumerate(trajectories))
+        raise StageRejected("D", "no_successful_run", f"no teacher run reached a final answer ({ends})")
+    return trajectories
+
+
+def describe_end(trajectory: Trajectory) -> str:
+    if trajectory.termination == "user_stop":
+        return f"user stopped ({trajectory.meta.get('stop_reason')})"
+    if trajectory.termination == "error":
+        return f"error ({trajectory.meta.get('error', '')[:120]})"
+    if trajectory.termination == "answer" and not trajectory.answer:
+        return "empty answer"
+    return trajectory.termination

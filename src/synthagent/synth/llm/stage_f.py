@@ -1,0 +1,74 @@
+"""Stage F: the quality gate. Per task: schema validity and the leak check. Across tasks: near-duplicates.
+
+The per-task checks run as soon as a task is complete; the near-duplicate check runs when the task is
+committed, in persona order (see ``pipeline.Committer``), so the accepted set does not depend on which
+task happened to finish first.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import ValidationError
+
+from synthagent.spec.models import Task
+from synthagent.synth.llm.common import StageRejected, mentions
+from synthagent.synth.llm.models import TOOL_NAME
+from synthagent.synth.llm.schemas import schema_problem
+
+
+def dedup_text(task: Task) -> str:
+    """What near-duplicate detection compares: the instruction and the tools (names and descriptions)."""
+    tools = sorted(task.tools, key=lambda t: t.name)
+    return " ".join([task.instruction, *(f"{t.name.replace('_', ' ')} {t.function.description}" for t in tools)])
+
+
+def _visible_texts(task: Task) -> list[tuple[str, str]]:
+    """Everything the agent sees, labelled: instruction, policy, tool names, descriptions, enums."""
+    texts = [("instruction", task.instruction)] + [(f"policy[{i}]", p) for i, p in enumerate(task.policy)]
+    for tool in task.tools:
+        texts.append((f"tool {tool.name} description", tool.function.description))
+        for pname, prop in (tool.function.parameters.get("properties") or {}).items():
+            if isinstance(prop, dict):
+                texts.append((f"tool {tool.name} parameter {pname}",
+                              " ".join(str(prop.get(k, "")) for k in ("description", "enum", "default", "examples"))))
+    return texts
+
+
+def find_leak(task: Task) -> str | None:
+    """The first private value that appears, as a whole token, in anything the agent sees."""
+    for slot in task.private_info:
+        if isinstance(slot.value, bool) or len(str(slot.value).strip()) < 2:
+            continue  # yes/no and one-character values cannot be told apart from ordinary text
+        for where, text in _visible_texts(task):
+            if mentions(text, slot.value):
+                return f"private value of {slot.name!r} ({slot.value!r}) appears in the {where}"
+    return None
+
+
+def gate(task: Task) -> Task:
+    """Stage F per task: returns the validated task or raises StageRejected."""
+    try:
+        task = Task.model_validate(json.loads(task.model_dump_json()))
+    except ValidationError as exc:
+        raise StageRejected("F", "schema", f"task does not validate: {exc.errors()[0]['msg']}") from None
+    names = [t.name for t in task.tools]
+    if len(set(names)) != len(names):
+        raise StageRejected("F", "schema", "tool names are not unique after the tool check")
+    for tool in task.tools:
+        if not TOOL_NAME.fullmatch(tool.name):
+            raise StageRejected("F", "schema", f"tool name {tool.name!r} is not a valid function name")
+        problem = schema_problem(tool.function.parameters, f"tool {tool.name}: parameters") or \
+            schema_problem(tool.returns, f"tool {tool.name}: returns")
+        if problem:
+            raise StageRejected("F", "schema", problem)
+    if not task.rubric.forbidden or not task.rubric.subgoals or not task.rubric.interactions:
+        raise StageRejected("F", "schema", "rubric lacks a section (forbidden, subgoals or interactions)")
+    if not task.gold or task.gold[-1].kind != "answer":
+        raise StageRejected("F", "schema", "gold plan does not end with a final answer")
+    if not any(s.required for s in task.private_info):
+        raise StageRejected("F", "schema", "no required private information: the task has no information gap")
+    leak = find_leak(task)
+    if leak:
+        raise StageRejected("F", "leak", leak)
+    return task

@@ -1,0 +1,108 @@
+"""Per-unit state on disk: what each stage produced and cost, so a crashed run resumes where it stopped.
+
+One JSON file per unit (``state/<id[:2]>/<id>.json``), rewritten atomically (temporary file, then
+``os.replace``) after every stage. A SIGKILL therefore leaves either the previous or the new state,
+never a torn one; the stage that was running is simply run again, and the LLM cache replays the calls it
+had already made. ``outcome`` is set when the unit is finished (a candidate task or a rejection) and is
+what the committer needs; the stage outputs stay for inspection (the teacher runs of stage D included).
+
+The run folder also holds ``run.json``, the settings that decide results (seed, runs, turns, prompts,
+models, dedup threshold). Resuming with different settings is refused: the accepted set would be a mix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from synthagent.synth.llm.models import Unit
+
+STATE_FORMAT = 1
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    # json.dumps uses the C encoder; json.dump (streaming to a file) falls back to pure Python
+    _write_atomically(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+def _write_atomically(path: Path, blob: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: writers never share a temporary
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(blob)
+    os.replace(tmp, path)
+
+
+class UnitState:
+    """The stages a unit has finished, with their outputs and usage, and its outcome once it has one."""
+
+    def __init__(self, path: Path, unit: Unit) -> None:
+        self.path = path
+        self.unit = unit
+        self.stages: dict[str, dict[str, Any]] = {}
+        self.repairs: list[dict[str, str]] = []
+        self.outcome: dict[str, Any] | None = None
+
+    @classmethod
+    def load(cls, root: Path, unit: Unit) -> "UnitState":
+        state = cls(root / unit.id[:2] / f"{unit.id}.json", unit)
+        try:
+            data = json.loads(state.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return state
+        except ValueError:  # unreadable (edited by hand?): start the unit again; the cache makes it cheap
+            return state
+        if data.get("format") != STATE_FORMAT or data.get("id") != unit.id:
+            return state
+        state.stages = data.get("stages", {})
+        state.repairs = data.get("repairs", [])
+        state.outcome = data.get("outcome")
+        return state
+
+    def output(self, stage: str) -> Any | None:
+        entry = self.stages.get(stage)
+        return None if entry is None else entry["output"]
+
+    def usage(self) -> dict[str, dict[str, dict[str, int]]]:
+        return {stage: entry.get("usage", {}) for stage, entry in self.stages.items()}
+
+    async def commit(self, stage: str, output: Any, usage: dict[str, dict[str, int]]) -> None:
+        self.stages[stage] = {"output": output, "usage": usage}
+        await self.save()
+
+    async def finish(self, outcome: dict[str, Any]) -> None:
+        self.outcome = outcome
+        await self.save()
+
+    async def save(self) -> None:
+        """Encode here, write on a worker thread: the rename and the write are file-system calls that would
+        otherwise stall every unit's event loop (they cost about a millisecond each in profiles)."""
+        blob = json.dumps({"format": STATE_FORMAT, "id": self.unit.id, "index": self.unit.index,
+                           "persona": self.unit.persona, "seed": self.unit.seed, "stages": self.stages,
+                           "repairs": self.repairs, "outcome": self.outcome}, ensure_ascii=False,
+                          separators=(",", ":"))
+        await asyncio.to_thread(_write_atomically, self.path, blob)
+
+
+class ManifestMismatch(ValueError):
+    """The output folder was made with settings that would change the results."""
+
+
+def check_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    """Write ``run.json`` on the first run; on a rerun, refuse settings that differ from it."""
+    path = out / "run.json"
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ManifestMismatch(f"{path}: unreadable ({exc}); remove it only if the folder is fresh") from None
+        differences = [f"{key}: {previous.get(key)!r} then, {value!r} now" for key, value in manifest.items()
+                       if previous.get(key) != value]
+        if differences:
+            raise ManifestMismatch(f"{out} was made with other settings ({'; '.join(differences)}); resume with the "
+                                   "same settings or use a new --out")
+        return
+    atomic_write_json(path, manifest)
