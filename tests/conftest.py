@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/fakeserver.py and helpers
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # if litellm is present, never fetch its price list
 
 from synthagent.worlds import domain_names  # noqa: E402
 from testkit import make_task  # noqa: E402

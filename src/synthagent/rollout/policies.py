@@ -34,20 +34,49 @@ def build_policy(spec: str, *, base_url: str | None = None, config: Path | None 
     raise KeyError(f"unknown policy {spec!r}; use one of {', '.join(REFERENCE_POLICIES)} or openai:MODEL")
 
 
+class RoutingToolBackend:
+    """Sends each task to the backend its world calls for: our database, τ²'s environment, or an LLM mock."""
+
+    def __init__(self, llm_tools: Any = None):
+        self.executable = ExecutableBackend()
+        self.llm_tools = llm_tools
+        self._tau2: Any = None
+
+    def session(self, task: Task) -> Any:
+        world = task.world or {}
+        if "db" in world:
+            return self.executable.session(task)
+        if "tau2" in world:
+            if self._tau2 is None:
+                from synthagent.integrations.tau2 import Tau2Backend
+
+                self._tau2 = Tau2Backend()
+            return self._tau2.session(task)
+        if self.llm_tools is None:
+            raise ValueError(f"task {task.id} has no executable world and no LLM tool simulator is configured")
+        return self.llm_tools.session(task)
+
+
+def executable(task: Task) -> bool:
+    world = task.world or {}
+    return "db" in world or "tau2" in world
+
+
 def build_backends(tasks: list[Task], config: Path | None = None, store_dir: Path | None = None
                    ) -> tuple[Any, Any, Any]:
     """(user, tools, judge) for a task set.
 
-    Procedural tasks run on the scripted user and executable tools, which need no model and no judge.
-    Tasks without an executable world (imported or teacher-made) need the LLM user, the LLM mock tools with
-    their shared mapping M (kept under `store_dir`) and the LLM judge, all configured by `config`.
+    Tasks with an executable world (procedural database or τ² environment) run on the scripted user and
+    real tools, which need no model and no judge. Any other task (imported or teacher-made), or any run
+    given `config`, uses the LLM user, the LLM mock tools with their shared mapping M (kept under
+    `store_dir`) and the LLM judge, all configured by `config`.
     """
-    missing = [t.id for t in tasks if not t.world or "db" not in t.world]
-    if not missing:
-        return ScriptedUser(), ExecutableBackend(), None
+    simulated = [t.id for t in tasks if not executable(t)]
     if config is None:
-        raise ValueError(f"{len(missing)} task(s) (first: {missing[0]}) have no executable world; pass --config "
-                         "with user, tool and judge roles to simulate them with a model")
+        if simulated:
+            raise ValueError(f"{len(simulated)} task(s) (first: {simulated[0]}) have no executable world; pass "
+                             "--config with user, tool and judge roles to simulate them with a model")
+        return ScriptedUser(), RoutingToolBackend(), None
     from synthagent.llm.client import LLMClient
     from synthagent.llm.config import load_config
     from synthagent.reward.judge import LLMJudge
@@ -55,4 +84,5 @@ def build_backends(tasks: list[Task], config: Path | None = None, store_dir: Pat
     from synthagent.sim.users.llm import LLMUser
 
     client = LLMClient(load_config(config))
-    return LLMUser(client), LLMToolBackend(client, store_dir or Path("mock-tools")), LLMJudge(client)
+    return (LLMUser(client), RoutingToolBackend(LLMToolBackend(client, store_dir or Path("mock-tools"))),
+            LLMJudge(client))

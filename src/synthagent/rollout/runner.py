@@ -30,6 +30,11 @@ class RolloutConfig:
     reward: RewardConfig = RewardConfig()
 
 
+def turn_limit(task: Task, default: int) -> int:
+    """The configured limit, raised for tasks that declare they need more (`metadata.min_turns`)."""
+    return max(default, int(task.metadata.get("min_turns", 0)))
+
+
 def existing_keys(path: Path) -> set[tuple[str, str, int]]:
     if not path.exists():
         return set()
@@ -56,7 +61,7 @@ async def rollout(
             nonlocal written
             async with gate:
                 traj = await run_episode(task, policy, user, tools, seed=derive_seed(config.seed, task.id, j),
-                                         sample=j, max_turns=config.max_turns)
+                                         sample=j, max_turns=turn_limit(task, config.max_turns))
             try:
                 traj.result = await score_async(task, traj, config.reward, judge=judge)
             except ScoringError as err:

@@ -78,6 +78,10 @@ CheckOp = Literal[
     "verified_before_write",  # a successful `tool` (identity check) precedes every write
     "own_records_only",  # no call touched a record owned by someone other than `owner`
     "precondition",  # `tool` never attempted on a record whose `field` was outside `allowed`
+    "tau2_db_match",  # τ²: the episode's calls, replayed in τ²'s domain, leave the reference database
+    "tau2_env_assertion",  # τ²: one of τ²'s env assertions holds on the replayed environment
+    "tau2_action",  # τ²: some call matches a reference action on the arguments τ² compares
+    "communicated",  # an agent message contains `info` (τ²'s communicate check)
 ]
 
 
