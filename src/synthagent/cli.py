@@ -269,11 +269,13 @@ def _mount_optional_commands() -> None:
     from synthagent.sim.cli import register as register_sim
 
     from synthagent.synth.llm.cli import register as register_synth_llm
+    from synthagent.train.cli import register as register_train
 
     register_report(app)
     register_sim(app)
     register_integrations(app)
     register_synth_llm(synth_app)
+    register_train(app)
 
 
 _mount_optional_commands()

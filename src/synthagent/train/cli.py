@@ -1,0 +1,126 @@
+"""Commands `synthagent export` and `synthagent train …`; the main CLI mounts them with `register(app)`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+out_console = Console()
+train_app = typer.Typer(no_args_is_help=True, help="Train small agents on the worlds (needs the `train` extra).")
+
+FORMATS = ("sft", "trl", "verl")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _load_tasks(path: Path) -> list:
+    from synthagent.spec.io import FormatError, read_jsonl
+    from synthagent.spec.models import Task
+
+    try:
+        return read_jsonl(path, Task)
+    except (FormatError, FileNotFoundError) as err:
+        _fail(str(err))
+        raise
+
+
+def export(
+    format: str = typer.Option(..., "--format", help="sft (OpenAI messages + tools JSONL) | trl (GRPO task set "
+                               "JSONL) | verl (RL parquet)"),
+    tasks: Path = typer.Option(..., help="Tasks JSONL."),
+    out: Path = typer.Option(..., help="Output file."),
+    runs: Optional[Path] = typer.Option(None, help="sft: teacher trajectories (runs JSONL) instead of gold ones."),
+    protocol: str = typer.Option("chat", help="sft: chat (plain-text user turns) | ask_user (TRL's tool protocol)."),
+    min_reward: float = typer.Option(1.0, help="sft: keep runs whose reward reaches this."),
+    split: str = typer.Option("train", help="verl: the split name written into extra_info."),
+) -> None:
+    """Export tasks for training: SFT conversations, a TRL GRPO task set, or verl parquet."""
+    if format not in FORMATS:
+        _fail(f"--format: expected one of {', '.join(FORMATS)}, got {format!r}")
+    task_list = _load_tasks(tasks)
+    try:
+        if format == "sft":
+            from synthagent.exports.sft import write_sft
+            from synthagent.spec.io import FormatError, read_jsonl
+            from synthagent.spec.models import Trajectory
+
+            if protocol not in ("chat", "ask_user"):
+                _fail(f"--protocol: expected chat or ask_user, got {protocol!r}")
+            run_list = None
+            if runs is not None:
+                try:
+                    run_list = read_jsonl(runs, Trajectory)
+                except (FormatError, FileNotFoundError) as err:
+                    _fail(str(err))
+            n = write_sft(task_list, out, run_list, protocol=protocol, min_reward=min_reward)  # type: ignore[arg-type]
+        elif format == "trl":
+            from synthagent.exports.trl import write_trl
+
+            n = write_trl(task_list, out)
+        else:
+            from synthagent.exports.verl import write_verl
+
+            n = write_verl(task_list, out, split=split)
+    except ImportError as err:
+        _fail(str(err))
+        raise
+    except ValueError as err:
+        _fail(str(err))
+        raise
+    console.print(f"{n} rows written to {out}")
+
+
+@train_app.command("tiny")
+def train_tiny(
+    out: Path = typer.Option(Path("tiny-out"), help="Folder for the model, tokenizer and report.json."),
+    domains: str = typer.Option("retail", help="Comma-separated procedural domains."),
+    train_tasks: int = typer.Option(2000, min=1, help="Training tasks (difficulty 1)."),
+    eval_tasks: int = typer.Option(60, min=1, help="Held-out tasks."),
+    grpo_steps: int = typer.Option(100, min=0, help="GRPO steps (0: SFT only)."),
+    sft_epochs: float = typer.Option(5.0, help="SFT epochs over the gold trajectories."),
+    seed: int = typer.Option(0),
+    threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
+    quick: bool = typer.Option(False, help="Minute-scale settings (the end-to-end test's)."),
+) -> None:
+    """Train a tiny Qwen3-architecture agent from scratch on CPU: SFT on gold trajectories, then GRPO with
+    rubric rewards; report held-out success before SFT, after SFT and after GRPO."""
+    try:
+        from synthagent.train.tiny import TinyConfig, run_tiny
+        import datasets
+
+        datasets.disable_progress_bars()
+    except ImportError as err:
+        _fail(f"{err}; install the train extra: pip install torch==2.13.0 && pip install 'synthagent[train]'")
+        raise
+    from dataclasses import replace
+
+    base = TinyConfig.quick() if quick else TinyConfig()
+    overrides = {"domains": tuple(d.strip() for d in domains.split(",") if d.strip()), "seed": seed,
+                 "threads": threads}
+    if not quick:
+        overrides |= {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps,
+                      "sft_epochs": sft_epochs}
+    cfg = replace(base, **overrides)
+    report = run_tiny(cfg, out, log=lambda line: console.print(line))
+    summary = {"held_out_success": {"before_sft": report.before_sft.get("success_rate"),
+                                    "after_sft": report.after_sft.get("success_rate"),
+                                    "after_grpo": report.after_grpo.get("success_rate")},
+               "held_out_reward": {"before_sft": report.before_sft.get("mean_reward"),
+                                   "after_sft": report.after_sft.get("mean_reward"),
+                                   "after_grpo": report.after_grpo.get("mean_reward")},
+               "seconds": report.seconds, "report": str(out / "report.json")}
+    out_console.print_json(json.dumps(summary))
+
+
+def register(app: typer.Typer) -> None:
+    """Mount `export` and `train` on the main CLI."""
+    app.command("export")(export)
+    app.add_typer(train_app, name="train")

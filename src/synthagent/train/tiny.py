@@ -1,0 +1,435 @@
+"""`synthagent train tiny`: train a small agent from scratch on easy procedural tasks, on a CPU.
+
+1. Tasks: difficulty-1 procedural tasks (one sub-goal, one hidden slot) from a few domains; a train set and
+   a disjoint held-out set (different generator seeds; no task id in both).
+2. Tokenizer: a byte-level BPE trained here on the rendered training conversations. Numbers are cut into
+   chunks of up to three digits, one token each (a six-digit id is two tokens the model copies; digit by
+   digit, a tiny model never learned to copy ids in our runs), and merges may cross word boundaries, so the
+   template's and tools' boilerplate collapses into few tokens (≈300 tokens an episode instead of ≈1,400
+   with word-level pre-tokenization: five times less compute per step). Chat template: TRL's Qwen2.5
+   training template (Qwen3's tool-call format; prefix-preserving; assistant masks), parsed by TRL's Qwen3
+   response parser.
+3. Model: a randomly initialised Qwen3-architecture causal LM (a few million parameters).
+4. SFT: TRL's SFTTrainer on the gold trajectories in the tool-only protocol, loss on the agent's turns
+   (`sft_loss="all"` trains on every token of the episode).
+5. GRPO: TRL's GRPOTrainer with our `environment_factory` (tools + `ask_user`), reward = rubric reward,
+   clip 0.2/0.28 (the paper's), no KL term.
+6. Held-out evaluation before SFT, after SFT and after GRPO: our runtime, the scripted user, executable
+   tools, the scorer, and the model as a local transformers policy with greedy decoding.
+
+Everything is seeded; no network, no downloaded weights. `TinyConfig.quick()` is the seconds-scale
+version the end-to-end test runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from synthagent.spec.models import Task
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+DIGIT_CHUNKS = [f"{i:0{w}d}" for w in (3, 2, 1) for i in range(10**w)]
+MARKUP_TOKENS = ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>", "</think>",
+                 "<answer>", "</answer>"]
+
+
+@dataclass
+class TinyConfig:
+    domains: tuple[str, ...] = ("retail",)
+    difficulty: int = 1
+    train_tasks: int = 2000
+    eval_tasks: int = 60
+    seed: int = 0
+    # tokenizer and model
+    vocab_size: int = 2048
+    hidden_size: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    num_kv_heads: int = 4
+    intermediate_size: int = 384
+    max_positions: int = 2048
+    # copy warm-up (before SFT): synthetic sequences in which keys reappear with the numbers they had
+    copy_warmup_steps: int = 0
+    copy_warmup_lr: float = 3e-3
+    # SFT
+    sft_epochs: float = 5.0
+    sft_batch_size: int = 8
+    sft_lr: float = 3e-3
+    sft_max_length: int = 1536
+    sft_loss: str = "assistant"  # "all": every token of the gold episode; "assistant": the agent's turns only
+    # GRPO
+    grpo_steps: int = 100
+    grpo_generations: int = 8
+    grpo_prompts_per_step: int = 2
+    grpo_lr: float = 2e-4
+    grpo_temperature: float = 1.0
+    grpo_max_completion_length: int = 512
+    grpo_max_tool_calls: int = 10
+    grpo_tasks: int = 400
+    # evaluation
+    eval_max_new_tokens: int = 64
+    eval_max_turns: int = 10
+    threads: int = 0  # 0: torch's default (SFT)
+    generation_threads: int = 1  # evaluation and GRPO: token-by-token generation
+    skip_grpo: bool = False
+
+    @classmethod
+    def quick(cls) -> "TinyConfig":
+        """Minute-scale settings for the end-to-end test: 32 tasks, a 2-layer model, a few GRPO steps."""
+        return cls(train_tasks=32, eval_tasks=4, vocab_size=2048, hidden_size=128, num_layers=2, num_heads=4,
+                   num_kv_heads=4, intermediate_size=256, sft_epochs=16.0, sft_batch_size=8, sft_lr=5e-3,
+                   grpo_steps=2, grpo_generations=4, grpo_prompts_per_step=1, grpo_lr=1e-3,
+                   grpo_max_completion_length=256, grpo_max_tool_calls=6, grpo_tasks=8, eval_max_new_tokens=64,
+                   eval_max_turns=8)
+
+
+# ------------------------------------------------------------------------------------------------ tasks
+
+
+def make_tasks(cfg: TinyConfig) -> tuple[list[Task], list[Task]]:
+    """(train, held-out): self-tested procedural tasks from disjoint generator seeds."""
+    from synthagent.synth.procedural import ProceduralPlan, make_task
+
+    def build(n: int, seed: int) -> list[Task]:
+        plan = ProceduralPlan(domains=tuple(cfg.domains), n=n * 2, seed=seed, difficulties=(cfg.difficulty,))
+        out: list[Task] = []
+        for index in range(plan.n):
+            item = make_task(plan, index)
+            if isinstance(item, Task):
+                out.append(item)
+            if len(out) == n:
+                break
+        return out
+
+    train = build(cfg.train_tasks, cfg.seed * 2 + 1)
+    train_ids = {t.id for t in train}
+    held = [t for t in build(cfg.eval_tasks + 8, cfg.seed * 2 + 2) if t.id not in train_ids][: cfg.eval_tasks]
+    return train, held
+
+
+def conversations(tasks: list[Task]) -> list[dict[str, Any]]:
+    """Gold trajectories in the tool-only protocol, arguments as objects (the template `tojson`s them)."""
+    from synthagent.exports.sft import gold_trajectories
+    from synthagent.integrations.trl.protocol import to_tool_protocol, tool_schemas
+
+    by_id = {t.id: t for t in tasks}
+    return [{"messages": to_tool_protocol(traj.messages, by_id[traj.task_id], structured=True),
+             "tools": tool_schemas(by_id[traj.task_id])} for traj in gold_trajectories(tasks)]
+
+
+# ---------------------------------------------------------------------------------- tokenizer and model
+
+
+def chat_templates() -> tuple[str, dict[str, Any]]:
+    """(chat template, response template): TRL's Qwen2.5-style training template (Qwen3's tool format without
+    the empty <think> block, which a tiny model only stumbles on) and TRL's Qwen3 response parser."""
+    from trl.chat_template_utils import qwen2_5_training_chat_template, qwen3_template
+
+    return qwen2_5_training_chat_template, qwen3_template
+
+
+def _wrap(tok: Any) -> Any:
+    from transformers import PreTrainedTokenizerFast
+
+    template, response = chat_templates()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                   chat_template=template)
+    fast.response_template = response
+    fast.padding_side = "left"
+    return fast
+
+
+def _bpe(texts: list[str], vocab_size: int) -> Any:
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    # numbers are cut into chunks of up to three digits, each one token (added below, so the cut is the same
+    # wherever a number appears): a six-digit id is two rare tokens, which a tiny model learns to copy far
+    # sooner than six digits drawn from ten symbols
+    tok.add_tokens([AddedToken(d, normalized=False, special=False) for d in DIGIT_CHUNKS])
+    # an id prefix ("CU-", "OR-") is its own token wherever the id appears, so copying an id is looking up
+    # what followed the same token before (an induction head), whatever words surround it
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"[A-Z]{2,4}-"), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in MARKUP_TOKENS])
+    return tok
+
+
+def train_tokenizer(conversations: list[dict[str, Any]], vocab_size: int) -> Any:
+    """A byte-level BPE trained on the conversations as the chat template renders them."""
+    bootstrap = _wrap(_bpe(["bootstrap"], 300))
+    texts = [bootstrap.apply_chat_template(c["messages"], tools=c["tools"], tokenize=False) for c in conversations]
+    return _wrap(_bpe(texts, vocab_size))
+
+
+def tiny_qwen3(tokenizer: Any, cfg: TinyConfig) -> Any:
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(cfg.seed)
+    config = Qwen3Config(vocab_size=len(tokenizer), hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
+                         num_hidden_layers=cfg.num_layers, num_attention_heads=cfg.num_heads,
+                         num_key_value_heads=cfg.num_kv_heads, head_dim=cfg.hidden_size // cfg.num_heads,
+                         max_position_embeddings=cfg.max_positions, tie_word_embeddings=True, rope_theta=10000.0,
+                         bos_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, use_cache=True)
+    config._attn_implementation = "sdpa"  # the default (eager) attention is several times slower on CPU
+    model = Qwen3ForCausalLM(config)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def parameter_count(model: Any) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# ------------------------------------------------------------------------------------------------- phases
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run a block with n torch threads. Token-by-token generation runs its tiny matrix products fastest on
+    one thread; on a busy machine two threads can be a hundred times slower (spinning OpenMP workers)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _common_args(config_class: type, out: Path, seed: int) -> dict[str, Any]:
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_class)}
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return {checkpointing: False, "output_dir": str(out), "report_to": "none", "save_strategy": "no",
+            "use_cpu": True, "seed": seed, "data_seed": seed, "dataloader_num_workers": 0, "disable_tqdm": True,
+            "bf16": False, "fp16": False}
+
+
+def tokenized(tokenizer: Any, convs: list[dict[str, Any]], max_length: int, loss: str = "assistant"
+              ) -> dict[str, list[list[int]]]:
+    """input_ids and loss masks, rendered here: a `datasets` column would force one schema on every tool
+    call's arguments (filling other tools' keys with nulls).
+
+    loss="all" trains on every token of the episode: tool results and user replies repeat ids and values
+    seen earlier, so the model gets many more examples of the copying it must do in its own turns (a tiny
+    model from scratch learns to copy much sooner that way)."""
+    ids, masks = [], []
+    for conv in convs:
+        out = tokenizer.apply_chat_template(conv["messages"], tools=conv["tools"], tokenize=True, return_dict=True,
+                                            return_assistant_tokens_mask=True)
+        ids.append(list(out["input_ids"])[:max_length])
+        mask = list(out["assistant_masks"]) if loss == "assistant" else [1] * len(out["input_ids"])
+        masks.append(mask[:max_length])
+    return {"input_ids": ids, "assistant_masks": masks}
+
+
+def copy_sequences(tokenizer: Any, n: int, length: int, rng: random.Random) -> list[list[int]]:
+    """Synthetic sequences in which keys (id prefixes, random words) come back with the same number: the
+    only way to predict the second occurrence is to look up the first, which teaches the induction-style
+    copying that ids and values need."""
+    vocab = tokenizer.get_vocab()
+    chunks = [vocab[d] for d in DIGIT_CHUNKS if len(d) == 3 and d in vocab]
+    words = [i for t, i in vocab.items() if i not in set(chunks) and not t.startswith("<")]
+    prefixes = [vocab[t] for t in ("CU-", "OR-") if t in vocab]
+    out = []
+    for _ in range(n):
+        seq: list[int] = []
+        pairs: list[tuple[int, list[int]]] = []
+        while len(seq) < length:
+            if pairs and rng.random() < 0.4:
+                key, value = rng.choice(pairs)
+            else:
+                key = rng.choice(prefixes) if prefixes and rng.random() < 0.5 else rng.choice(words)
+                value = [rng.choice(chunks) for _ in range(rng.randint(1, 3))]
+                pairs.append((key, value))
+            seq += [rng.choice(words) for _ in range(rng.randint(0, 4))] + [key] + value
+        out.append(seq[:length])
+    return out
+
+
+def run_copy_warmup(model: Any, tokenizer: Any, cfg: TinyConfig) -> dict[str, Any]:
+    import torch
+
+    if cfg.copy_warmup_steps <= 0:
+        return {}
+    rng = random.Random(cfg.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.copy_warmup_lr, weight_decay=0.0)
+    model.train()
+    start, losses = time.perf_counter(), []
+    for step in range(cfg.copy_warmup_steps):
+        batch = torch.tensor(copy_sequences(tokenizer, 16, 160, rng))
+        lr = cfg.copy_warmup_lr * min(1.0, (step + 1) / 20)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return {"steps": cfg.copy_warmup_steps, "seconds": round(time.perf_counter() - start, 1),
+            "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
+
+
+def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyConfig, out: Path) -> dict[str, Any]:
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    args = SFTConfig(**_common_args(SFTConfig, out / "sft", cfg.seed), num_train_epochs=cfg.sft_epochs,
+                     per_device_train_batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_lr,
+                     lr_scheduler_type="cosine", warmup_steps=0.05, logging_steps=10, weight_decay=0.0, max_length=cfg.sft_max_length,
+                     packing=False)
+    data = Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length, cfg.sft_loss))
+    trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+    start = time.perf_counter()
+    result = trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return {"steps": trainer.state.global_step, "seconds": round(time.perf_counter() - start, 1),
+            "first_loss": losses[0] if losses else None, "final_loss": losses[-1] if losses else None,
+            "train_loss": result.training_loss}
+
+
+def run_grpo(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig, out: Path) -> dict[str, Any]:
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    from trl import GRPOConfig, GRPOTrainer
+
+    from synthagent.integrations.trl.environment import EnvironmentSuite
+
+    suite = EnvironmentSuite(tasks, seed=cfg.seed, max_turns=cfg.grpo_max_tool_calls + 1)
+    batch = cfg.grpo_generations * cfg.grpo_prompts_per_step
+    args = GRPOConfig(**_common_args(GRPOConfig, out / "grpo", cfg.seed), max_steps=cfg.grpo_steps, learning_rate=cfg.grpo_lr,
+                      lr_scheduler_type="constant", per_device_train_batch_size=batch,
+                      num_generations=cfg.grpo_generations, max_completion_length=cfg.grpo_max_completion_length,
+                      max_tool_calling_iterations=cfg.grpo_max_tool_calls, temperature=cfg.grpo_temperature,
+                      beta=0.0, epsilon=0.2, epsilon_high=0.28, loss_type="dapo", logging_steps=1,
+                      shuffle_dataset=True)
+    kwargs = suite.trainer_kwargs()
+    envs_seen: list[Any] = []
+    trainer = GRPOTrainer(model=model, args=args, processing_class=tokenizer, **kwargs)
+    start = time.perf_counter()
+    with torch_threads(cfg.generation_threads):  # GRPO time is mostly generation
+        trainer.train()
+    rewards = [h.get("reward") for h in trainer.state.log_history if "reward" in h]
+    calls = [h.get("tools/call_frequency") for h in trainer.state.log_history if "tools/call_frequency" in h]
+    for pool in getattr(trainer, "_environment_pool", {}).values():
+        envs_seen.extend(pool)
+    scored = [env for env in envs_seen if env.result is not None]
+    return {"steps": trainer.state.global_step, "seconds": round(time.perf_counter() - start, 1),
+            "reward_per_step": [round(r, 4) for r in rewards if r is not None],
+            "tool_calls_per_rollout": [round(c, 3) for c in calls if c is not None],
+            "environments": len(envs_seen),
+            "last_episodes": {"scored": len(scored),
+                              "tool_calls": sum(env.trajectory.counters.tool_calls for env in scored),
+                              "rewards": [env.result.reward for env in scored]}}
+
+
+def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> dict[str, Any]:
+    """Held-out success with greedy decoding, through our runtime and scorer."""
+    from synthagent.reward.scorer import score
+    from synthagent.rollout.hf_policy import HFPolicy
+    from synthagent.sim.runtime import run_episode_sync
+    from synthagent.sim.tools.executable import ExecutableBackend
+    from synthagent.sim.users.scripted import ScriptedUser
+
+    policy = HFPolicy(model, tokenizer, protocol="ask_user", max_new_tokens=cfg.eval_max_new_tokens, name="tiny")
+    user, tools = ScriptedUser(), ExecutableBackend()
+    start = time.perf_counter()
+    rewards, successes, tool_calls = [], [], 0
+    with torch_threads(cfg.generation_threads):
+        for task in tasks:
+            traj = run_episode_sync(task, policy, user, tools, seed=cfg.seed, max_turns=cfg.eval_max_turns)
+            result = score(task, traj)
+            rewards.append(result.reward)
+            successes.append(result.success)
+            tool_calls += traj.counters.tool_calls
+    n = max(len(tasks), 1)
+    return {"tasks": len(tasks), "success_rate": round(sum(successes) / n, 4), "mean_reward": round(sum(rewards) / n, 4),
+            "tool_calls_per_episode": round(tool_calls / n, 2), "seconds": round(time.perf_counter() - start, 1)}
+
+
+# ------------------------------------------------------------------------------------------------ recipe
+
+
+@dataclass
+class TinyReport:
+    config: dict[str, Any]
+    tasks: dict[str, int]
+    parameters: int = 0
+    vocab: int = 0
+    before_sft: dict[str, Any] = field(default_factory=dict)
+    copy_warmup: dict[str, Any] = field(default_factory=dict)
+    sft: dict[str, Any] = field(default_factory=dict)
+    after_sft: dict[str, Any] = field(default_factory=dict)
+    grpo: dict[str, Any] = field(default_factory=dict)
+    after_grpo: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    threads: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> TinyReport:
+    import torch
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    random.seed(cfg.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    plain_log = log
+
+    def log(line: str) -> None:
+        plain_log(f"[{time.perf_counter() - start:7.1f} s] {line}")
+
+    train, held = make_tasks(cfg)
+    rows = conversations(train)
+    log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.difficulty})")
+    tokenizer = train_tokenizer(rows, cfg.vocab_size)
+    model = tiny_qwen3(tokenizer, cfg)
+    report = TinyReport(config=asdict(cfg), tasks={"train": len(train), "held_out": len(held)},
+                        parameters=parameter_count(model), vocab=len(tokenizer))
+    log(f"model: Qwen3 {cfg.num_layers} layers × {cfg.hidden_size}, {report.parameters:,} parameters, vocab {report.vocab}")
+    report.before_sft = evaluate(model, tokenizer, held, cfg)
+    log(f"held-out before SFT: {report.before_sft}")
+    if cfg.copy_warmup_steps > 0:
+        report.copy_warmup = run_copy_warmup(model, tokenizer, cfg)
+        log(f"copy warm-up: {report.copy_warmup}")
+    report.sft = run_sft(model, tokenizer, rows, cfg, out)
+    log(f"SFT: {report.sft}")
+    report.after_sft = evaluate(model, tokenizer, held, cfg)
+    log(f"held-out after SFT:  {report.after_sft}")
+    if not cfg.skip_grpo and cfg.grpo_steps > 0:
+        grpo_tasks = train[: cfg.grpo_tasks]
+        report.grpo = run_grpo(model, tokenizer, grpo_tasks, cfg, out)
+        log(f"GRPO: {report.grpo}")
+        report.after_grpo = evaluate(model, tokenizer, held, cfg)
+        log(f"held-out after GRPO: {report.after_grpo}")
+    report.seconds = round(time.perf_counter() - start, 1)
+    report.cpu_seconds = round(time.process_time() - cpu_start, 1)
+    report.threads = torch.get_num_threads()
+    model.save_pretrained(out / "model")
+    tokenizer.save_pretrained(out / "model")
+    (out / "report.json").write_text(json.dumps(report.to_dict(), indent=2))
+    return report

@@ -1,0 +1,105 @@
+"""`synthagent export`: SFT JSONL loadable by `datasets`, a TRL task set, and verl parquet that round-trips."""
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from synthagent.cli import app as main_app
+from synthagent.exports.sft import gold_trajectories, sft_records
+from synthagent.integrations.release_verl import read_verl_parquet
+from synthagent.integrations.trl import EnvironmentSuite
+from synthagent.spec.io import write_jsonl
+from synthagent.train.cli import register
+
+from testkit import make_task
+
+runner = CliRunner()
+
+
+def _app():
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+@pytest.fixture
+def task_file(tmp_path):
+    tasks = [make_task(d, s, level) for d in ("retail",) for s in range(3) for level in (1, 3)]
+    path = tmp_path / "tasks.jsonl"
+    write_jsonl(path, tasks)
+    return tasks, path
+
+
+def test_sft_export_is_openai_messages_loadable_by_datasets(tmp_path, task_file):
+    datasets = pytest.importorskip("datasets")
+    tasks, path = task_file
+    out = tmp_path / "sft.jsonl"
+    r = runner.invoke(_app(), ["export", "--format", "sft", "--tasks", str(path), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    data = datasets.load_dataset("json", data_files=str(out), split="train")
+    assert len(data) == len(tasks)
+    row = data[0]
+    roles = [m["role"] for m in row["messages"]]
+    assert roles[:2] == ["system", "user"] and "assistant" in roles and "tool" in roles
+    calls = [c for m in row["messages"] if m["role"] == "assistant" and m.get("tool_calls") for c in m["tool_calls"]]
+    assert calls and all(isinstance(json.loads(c["function"]["arguments"]), dict) for c in calls)
+    tools = json.loads(row["tools"])
+    assert {t["function"]["name"] for t in tools} == {t.name for t in tasks[0].tools}
+    assert all(r == 1.0 for r in data["reward"])
+
+
+def test_sft_ask_user_protocol_and_teacher_runs(tmp_path, task_file):
+    tasks, path = task_file
+    rows = sft_records(tasks, protocol="ask_user")
+    names = {c["function"]["name"] for r in rows for m in r["messages"] for c in (m.get("tool_calls") or [])}
+    assert "ask_user" in names
+    assert all(m["role"] != "user" for r in rows for m in r["messages"][2:])
+    runs = gold_trajectories(tasks)
+    runs[0].result.reward = 0.5  # a teacher run below the bar is dropped
+    assert len(sft_records(tasks, runs, min_reward=1.0)) == len(tasks) - 1
+    runs_file = tmp_path / "runs.jsonl"
+    write_jsonl(runs_file, runs[1:])
+    out = tmp_path / "teacher.jsonl"
+    r = runner.invoke(_app(), ["export", "--format", "sft", "--tasks", str(path), "--runs", str(runs_file),
+                               "--protocol", "ask_user", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert len(out.read_text().splitlines()) == len(tasks) - 1
+
+
+def test_trl_export_rebuilds_the_environments(tmp_path, task_file):
+    tasks, path = task_file
+    out = tmp_path / "trl.jsonl"
+    r = runner.invoke(_app(), ["export", "--format", "trl", "--tasks", str(path), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    suite = EnvironmentSuite.from_rows(rows)
+    assert set(suite.factories()) == {row["environment"] for row in rows}
+    env = suite.factories()[rows[0]["environment"]]()
+    env.reset(**rows[0])
+    assert env.task.id == rows[0]["task_id"] and rows[0]["prompt"][1]["content"] == env.task.instruction
+
+
+def test_verl_export_round_trips_into_tasks(tmp_path, task_file):
+    pytest.importorskip("pyarrow")
+    tasks, path = task_file
+    out = tmp_path / "train.parquet"
+    r = runner.invoke(_app(), ["export", "--format", "verl", "--tasks", str(path), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    back = read_verl_parquet(out)
+    assert [t.model_dump() for t in back] == [t.model_dump() for t in tasks]
+
+
+def test_export_rejects_unknown_format(tmp_path, task_file):
+    _, path = task_file
+    r = runner.invoke(_app(), ["export", "--format", "csv", "--tasks", str(path), "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--format" in r.output
+
+
+def test_register_adds_commands_to_the_main_app():
+    app = typer.Typer()
+    register(app)
+    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    assert names == {"export", "train"}
+    assert main_app is not None  # the lead mounts register(app) on synthagent.cli.app
