@@ -18,7 +18,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # everything the tests exercise: LLM client, parquet, TRL on CPU, τ²-bench (its declared deps are heavy: --no-deps)
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[test,tau2,train]' $(TORCH)
+	$(BIN)/pip install -q -e '.[test,tau2,train,reasoning]' $(TORCH)
 	$(BIN)/pip install -q --no-deps $(TAU2)
 	touch $@
 
