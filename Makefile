@@ -28,7 +28,10 @@ demo: $(VENV)/.core
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
 
+# the quick benchmarks; bench/train_tiny.py (about 30 min), bench/synth_resume.py and bench/tau2_scoring.py
+# (needs litellm for τ²'s orchestrator, see docs/tau2.md) are run by hand
 bench: $(VENV)/.test
-	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	for f in procedural worlds_10k report_10k llm_throughput mock_tools_consistency synth_throughput; do \
+		echo "== bench/$$f.py"; $(BIN)/python bench/$$f.py || exit 1; done
 
 .PHONY: demo test bench
