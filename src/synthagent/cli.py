@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from synthagent.clitools import console, fail, load_runs, load_tasks
 from synthagent.spec.io import FormatError, read_jsonl
 from synthagent.spec.models import Task, Trajectory
 
@@ -20,36 +21,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Mock worlds in which small language models learn real agentic skills.")
 synth_app = typer.Typer(no_args_is_help=True, help="Make tasks: procedurally (offline) or with a teacher model.")
 app.add_typer(synth_app, name="synth")
-console = Console(stderr=True)
 out_console = Console()
-
-
-def fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 def progress() -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TextColumn("{task.fields[status]}"), console=console, transient=False)
-
-
-def load_tasks(path: Path) -> list[Task]:
-    try:
-        return read_jsonl(path, Task)
-    except (FormatError, FileNotFoundError) as err:
-        fail(str(err))
-        raise  # unreachable
-
-
-def load_runs(paths: list[Path]) -> list[Trajectory]:
-    runs: list[Trajectory] = []
-    for path in paths:
-        try:
-            runs.extend(read_jsonl(path, Trajectory))
-        except (FormatError, FileNotFoundError) as err:
-            fail(str(err))
-    return runs
 
 
 def parse_ints(text: str, name: str) -> tuple[int, ...]:

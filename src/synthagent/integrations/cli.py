@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from synthagent.spec.io import FormatError, read_jsonl, write_jsonl
-from synthagent.spec.models import Task
-
-console = Console(stderr=True)
+from synthagent.clitools import console, fail, load_tasks
+from synthagent.spec.io import FormatError, write_jsonl
 
 
 def register(app: typer.Typer) -> None:
@@ -24,9 +21,8 @@ def register(app: typer.Typer) -> None:
 
         try:
             tasks = import_release(source)
-        except (FormatError, FileNotFoundError) as err:
-            console.print(f"[bold red]error:[/] {err}")
-            raise typer.Exit(2)
+        except (FormatError, OSError) as err:
+            fail(str(err))
         write_jsonl(out, tasks)
         console.print(f"{len(tasks)} tasks written to {out}")
 
@@ -38,11 +34,7 @@ def register(app: typer.Typer) -> None:
         """Export tasks in the authors' training JSON layout (policy, tools block, background, rubric markdown)."""
         from synthagent.integrations.synthagent_release import write_release
 
-        try:
-            loaded = read_jsonl(tasks, Task)
-        except (FormatError, FileNotFoundError) as err:
-            console.print(f"[bold red]error:[/] {err}")
-            raise typer.Exit(2)
+        loaded = load_tasks(tasks)
         write_release(loaded, out)
         console.print(f"{len(loaded)} records written to {out}")
 
@@ -59,8 +51,7 @@ def register(app: typer.Typer) -> None:
         try:
             tasks = import_tasks(domain, split=split, ask=ask)
         except (Tau2Unavailable, ValueError, KeyError) as err:
-            console.print(f"[bold red]error:[/] {err}")
-            raise typer.Exit(2)
+            fail(str(err))
         write_jsonl(out, tasks)
         console.print(f"{len(tasks)} τ² {domain} tasks written to {out}")
 
@@ -74,11 +65,7 @@ def register(app: typer.Typer) -> None:
 
         from synthagent.integrations.tau2 import export_tasks, lossy_fields
 
-        try:
-            loaded = read_jsonl(tasks, Task)
-        except (FormatError, FileNotFoundError) as err:
-            console.print(f"[bold red]error:[/] {err}")
-            raise typer.Exit(2)
+        loaded = load_tasks(tasks)
         lossy = sorted({f for t in loaded for f in lossy_fields(t)})
         out.write_text(json.dumps(export_tasks(loaded), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         console.print(f"{len(loaded)} tasks written to {out}" + (f"; not representable in τ²: {', '.join(lossy)}"

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from synthagent.spec.io import FormatError, read_jsonl
-from synthagent.spec.models import Task, Trajectory
+from synthagent.clitools import load_runs, load_tasks
 
 
 def register(app: typer.Typer) -> None:
@@ -24,14 +23,8 @@ def register(app: typer.Typer) -> None:
         """Write a self-contained HTML report (overview, task and trajectory pages) and print its path."""
         from synthagent.report.build import write_report
 
-        try:
-            task_list = read_jsonl(tasks, Task)
-            run_list: list[Trajectory] = []
-            for path in runs:
-                run_list.extend(read_jsonl(path, Trajectory))
-        except (FormatError, OSError, UnicodeDecodeError) as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(code=2) from None
+        task_list = load_tasks(tasks)
+        run_list = load_runs(runs)
         index = write_report(task_list, run_list, out, title=title)
         typer.echo(f"report: {len(task_list)} tasks, {len(run_list)} trajectories")
         typer.echo(str(index))

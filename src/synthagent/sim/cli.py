@@ -27,18 +27,14 @@ def register(app: typer.Typer) -> None:
         from synthagent.llm import ConfigError, LLMClient, load_config
         from synthagent.reward.calibrate import calibrate
         from synthagent.reward.judge import LLMJudge
-        from synthagent.spec.io import FormatError, read_jsonl
-        from synthagent.spec.models import Task, Trajectory
+        from synthagent.clitools import fail, load_runs, load_tasks
 
+        task_list = load_tasks(tasks)
+        run_list = load_runs(runs)
         try:
-            task_list = read_jsonl(tasks, Task)
-            run_list: list[Trajectory] = []
-            for path in runs:
-                run_list.extend(read_jsonl(path, Trajectory))
             cfg = load_config(config)
-        except (FormatError, ConfigError, OSError, UnicodeDecodeError) as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(code=2) from None
+        except ConfigError as err:
+            fail(str(err))
         if mode not in ("batch", "per_item"):
             typer.echo(f"error: --mode must be batch or per_item, got {mode!r}", err=True)
             raise typer.Exit(code=2)
