@@ -102,7 +102,7 @@ def synth_procedural(
 @app.command("rollout")
 def rollout_cmd(
     tasks: Path = typer.Option(..., help="Tasks JSONL."),
-    policy: str = typer.Option(..., help="oracle | eager | silent | random | openai:MODEL"),
+    policy: str = typer.Option(..., help="oracle | eager | silent | random | openai:MODEL | hf:PATH"),
     out: Path = typer.Option(..., help="Runs JSONL (appended; resumes by task, policy and sample)."),
     k: int = typer.Option(1, min=1, help="Samples per task."),
     seed: int = typer.Option(0),

@@ -31,7 +31,13 @@ def build_policy(spec: str, *, base_url: str | None = None, config: Path | None 
         if config is not None and base_url:
             cfg = LLMConfig.for_endpoint(base_url, model)
         return OpenAIPolicy(LLMClient(cfg), model)
-    raise KeyError(f"unknown policy {spec!r}; use one of {', '.join(REFERENCE_POLICIES)} or openai:MODEL")
+    if spec.startswith("hf:"):
+        from synthagent.rollout.hf_policy import HFPolicy
+
+        if not spec[3:]:
+            raise ValueError("hf:PATH needs a local model folder, e.g. hf:runs/tiny/model")
+        return HFPolicy(spec[3:])
+    raise KeyError(f"unknown policy {spec!r}; use one of {', '.join(REFERENCE_POLICIES)}, openai:MODEL or hf:PATH")
 
 
 class RoutingToolBackend:
