@@ -54,7 +54,7 @@ def test_unconfirmed_write_gates_reward_to_zero():
 
 
 def test_distractor_call_is_forbidden():
-    task = next(t for t in (make_task("retail", s, 5) for s in range(30)) if any(x.distractor for x in task_tools(t)))
+    task = next(t for t in (make_task("retail", s, 5) for s in range(30)) if any(x.distractor for x in t.tools))
     distractor = next(t for t in task.tools if t.distractor)
     gold = _run(task, "oracle")
     call = Message(role="assistant", actor="agent",
@@ -63,10 +63,6 @@ def test_distractor_call_is_forbidden():
     messages = gold.messages[:-1] + [call, gold.messages[-1]]
     result = score(task, gold.model_copy(update={"messages": messages}))
     assert result.gate == 0.0
-
-
-def task_tools(task):
-    return task.tools
 
 
 def test_other_customers_records_are_forbidden():
@@ -115,7 +111,6 @@ def test_mentions_compares_numbers_as_numbers():
 
 
 def test_preexisting_record_does_not_satisfy_a_create_subgoal():
-    from synthagent.worlds import domain_names
 
     for seed in range(40):
         task = make_task("hotel", seed, 2)

@@ -21,7 +21,6 @@ import asyncio
 import hashlib
 import json
 import random
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path

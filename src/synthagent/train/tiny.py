@@ -24,13 +24,12 @@ version the end-to-end test runs.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 

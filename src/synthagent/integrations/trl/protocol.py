@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from synthagent.sim.runtime import PROTOCOL_NOTE, extract_answer, system_prompt
-from synthagent.spec.models import FunctionCall, Message, Task, ToolCall, ToolSpec, Trajectory
+from synthagent.spec.models import FunctionCall, Message, Task, ToolCall, ToolSpec
 
 ASK_USER = "ask_user"
 ASK_USER_DOC = "Ask the user a question, or ask them to confirm an action, and get their reply."

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import asyncio
-import functools
 import json
 import re
 import weakref
