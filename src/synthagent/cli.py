@@ -243,13 +243,13 @@ def _mount_optional_commands() -> None:
     """Commands whose modules live with their stage register themselves here."""
     from synthagent.integrations.cli import register as register_integrations
     from synthagent.report.cli import register as register_report
-    from synthagent.sim.cli import register as register_sim
+    from synthagent.reward.cli import register as register_reward
 
     from synthagent.synth.llm.cli import register as register_synth_llm
     from synthagent.train.cli import register as register_train
 
     register_report(app)
-    register_sim(app)
+    register_reward(app)
     register_integrations(app)
     register_synth_llm(synth_app)
     register_train(app)

@@ -1,4 +1,4 @@
-"""`synthagent judge-calibrate`: the LLM judge's agreement with programmatic checks. Mounted via `register`."""
+"""`synthagent judge-calibrate`: the LLM judge's agreement with programmatic checks (a reward-stage command)."""
 
 from __future__ import annotations
 
