@@ -52,3 +52,17 @@ def test_summary_slices(tmp_path):
     s = summarize(read_jsonl(out, Trajectory))["oracle"]
     assert s["mean_reward"] == 1.0 and s["pass^2"] == 1.0
     assert set(s["by_difficulty"]) == {"1", "2"} and "retail" in s["by_domain"]
+
+
+def test_policy_specs_are_checked():
+    import pytest
+
+    from synthagent.rollout.policies import build_policy
+
+    with pytest.raises(ValueError, match="hf:PATH"):
+        build_policy("hf:")
+    with pytest.raises(ValueError, match="--base-url"):
+        build_policy("openai:some-model")
+    with pytest.raises(KeyError, match="unknown policy"):
+        build_policy("genius")
+    assert build_policy("oracle").name == "oracle"
