@@ -7,7 +7,7 @@ import json
 import pytest
 
 from synthagent.report.markup import esc, pretty_json, reward_color, script_json
-from synthagent.report.stats import overview, pass_hat_k, reward_bin
+from synthagent.report.stats import overview, mean_pass_hat_k, reward_bin
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "</script>", "<!--", "\u2028\u2029", "a&b"]
 
@@ -48,10 +48,10 @@ def test_reward_color_scale():
 
 
 def test_pass_hat_k():
-    assert pass_hat_k([(2, 2), (2, 1), (2, 0)], 1) == pytest.approx(0.5)
-    assert pass_hat_k([(2, 2), (2, 1), (2, 0)], 2) == pytest.approx(1 / 3)
-    assert pass_hat_k([(4, 2)], 2) == pytest.approx(1 / 6)  # C(2,2)/C(4,2)
-    assert pass_hat_k([(1, 1)], 2) is None
+    assert mean_pass_hat_k([(2, 2), (2, 1), (2, 0)], 1) == pytest.approx(0.5)
+    assert mean_pass_hat_k([(2, 2), (2, 1), (2, 0)], 2) == pytest.approx(1 / 3)
+    assert mean_pass_hat_k([(4, 2)], 2) == pytest.approx(1 / 6)  # C(2,2)/C(4,2)
+    assert mean_pass_hat_k([(1, 1)], 2) is None
 
 
 def test_reward_bins():

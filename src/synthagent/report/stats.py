@@ -7,20 +7,20 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from math import comb
 
+from synthagent.rollout.metrics import pass_hat_k
 from synthagent.spec.models import Task, Trajectory
 
 BINS = 10
 
 
-def pass_hat_k(successes_per_task: list[tuple[int, int]], k: int) -> float | None:
+def mean_pass_hat_k(successes_per_task: list[tuple[int, int]], k: int) -> float | None:
     """τ-bench's pass^k: the chance that k samples of a task, drawn without replacement, all succeed.
 
     `successes_per_task` holds (n samples, c successes) per task; tasks with fewer than k samples are left
     out. None when no task has k samples.
     """
-    terms = [comb(c, k) / comb(n, k) for n, c in successes_per_task if n >= k]
+    terms = [pass_hat_k(n, c, k) for n, c in successes_per_task if n >= k]
     return sum(terms) / len(terms) if terms else None
 
 
@@ -162,7 +162,7 @@ def overview(tasks: list[Task], runs: list[Trajectory]) -> Overview:
         s.tasks = len(samples)
         if samples:
             s.k = min(n for n, _ in samples)
-            s.pass_k = pass_hat_k(samples, s.k)
+            s.pass_k = mean_pass_hat_k(samples, s.k)
     section_rank = {"forbidden": 0, "subgoals": 1, "interactions": 2}
     return Overview(
         policies=list(stats.values()),
