@@ -84,3 +84,11 @@ def test_schema_files_in_repo_are_current():
 def test_trajectory_key():
     t = Trajectory(task_id="x", policy="p", sample=3, messages=[], termination="answer")
     assert t.key == ("x", "p", 3)
+
+
+def test_agent_tools_follow_the_tool_list():
+    task = make_task()
+    assert task.agent_tools() == [t.openai() for t in task.tools]
+    assert task.agent_tools() is task.agent_tools()
+    fewer = task.model_copy(update={"tools": task.tools[:1]})
+    assert fewer.agent_tools() == [task.tools[0].openai()]

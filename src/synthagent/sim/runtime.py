@@ -31,22 +31,6 @@ def system_prompt(task: Task) -> str:
     return f"<policy>\n{rules}\n</policy>\n{PROTOCOL_NOTE}"
 
 
-_TOOL_DEFS: dict[str, list[dict[str, Any]]] = {}
-
-
-def agent_tools(task: Task) -> list[dict[str, Any]]:
-    """The agent-visible tool list, built once per task id (ids are content hashes, so this cannot go stale
-    for an unchanged task); every episode of a task reuses it instead of re-serializing the schemas."""
-    if not task.id:
-        return [t.openai() for t in task.tools]
-    defs = _TOOL_DEFS.get(task.id)
-    if defs is None:
-        if len(_TOOL_DEFS) >= 10_000:
-            _TOOL_DEFS.clear()
-        defs = _TOOL_DEFS[task.id] = [t.openai() for t in task.tools]
-    return defs
-
-
 def extract_answer(text: str | None) -> str | None:
     if not text:
         return None
@@ -67,7 +51,7 @@ async def run_episode(
     agent = policy.session(task, seed)
     user_session = user.session(task, seed)
     tool_session = tools.session(task)
-    tool_defs = agent_tools(task)
+    tool_defs = task.agent_tools()
     messages = [Message(role="system", actor="system", content=system_prompt(task)),
                 Message(role="user", actor="user", content=await resolve(user_session.opening()))]
     counters = Counters(user_turns=1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 SCHEMA_VERSION = "1"
 
@@ -160,6 +160,16 @@ class Task(_Model):
     def with_id(self) -> "Task":
         self.id = self.content_id()
         return self
+
+    _agent_tools: tuple[list[ToolSpec], int, list[dict[str, Any]]] | None = PrivateAttr(default=None)
+
+    def agent_tools(self) -> list[dict[str, Any]]:
+        """The agent-visible tool list, built once per task: every episode of a task reuses it instead of
+        re-serializing the schemas. Rebuilt when `tools` is replaced (e.g. by model_copy) or resized."""
+        cached = self._agent_tools
+        if cached is None or cached[0] is not self.tools or cached[1] != len(self.tools):
+            cached = self._agent_tools = (self.tools, len(self.tools), [t.openai() for t in self.tools])
+        return cached[2]
 
     def tool(self, name: str) -> ToolSpec | None:
         for spec in self.tools:
