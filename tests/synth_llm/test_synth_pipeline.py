@@ -32,9 +32,9 @@ from synthagent.synth.llm.state import ManifestMismatch  # noqa: E402
 OPTIONS = SynthOptions(concurrency=16, max_turns=10)
 
 
-def make_config(tmp: Path, server: FakeOpenAIServer, **top: Any) -> LLMConfig:
+def make_config(tmp: Path, server: FakeOpenAIServer, timeout_s: float = 0.5, **top: Any) -> LLMConfig:
     path = tmp / "llm.yaml"
-    path.write_text(fake.config_yaml(server.base_url, timeout_s=0.5))
+    path.write_text(fake.config_yaml(server.base_url, timeout_s=timeout_s))
     config = load_config(path)
     return config.model_copy(update=top) if top else config
 
@@ -145,7 +145,9 @@ def test_rerun_of_a_finished_folder_is_a_no_op_and_other_settings_are_refused(fa
 def test_budget_stops_cleanly_and_a_rerun_finishes_with_the_same_result(tmp_path: Path) -> None:
     personas = fake.persona_mix(12, duplicates=1)
     with FakeOpenAIServer(fake.responder) as server:
-        config = make_config(tmp_path, server)
+        # no faults are injected here; a roomy timeout keeps freshly spawned workers (cold imports on a busy
+        # CI machine) from timing out real requests and leaving units unfinished
+        config = make_config(tmp_path, server, timeout_s=10.0)
         reference = run(config, personas, tmp_path / "ref")
         stopped = run(config.model_copy(update={"token_budget": 40_000}), personas, tmp_path / "out")
         assert stopped["stopped"] == "budget" and not stopped["complete"]
@@ -241,7 +243,9 @@ def test_ray_shards_and_local_workers_give_the_files_of_one_process(tmp_path: Pa
     fake_ray = _FakeRay()
     monkeypatch.setitem(sys.modules, "ray", fake_ray)
     with FakeOpenAIServer(fake.responder) as server:
-        config = make_config(tmp_path, server)
+        # no faults are injected here; a roomy timeout keeps freshly spawned workers (cold imports on a busy
+        # CI machine) from timing out real requests and leaving units unfinished
+        config = make_config(tmp_path, server, timeout_s=10.0)
         reference = run(config, personas, tmp_path / "ref")
         sharded = run_ray(config, personas, tmp_path / "ray", SynthOptions(concurrency=4, max_turns=10))
         local = run_processes(config, personas, tmp_path / "procs", SynthOptions(concurrency=8, max_turns=10),
