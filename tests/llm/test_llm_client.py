@@ -248,3 +248,35 @@ def test_cache_is_shared_safely_between_processes(tmp_path: Path) -> None:
     cache = ResponseCache(path)
     assert len(cache) == 600 and cache.get("key-599") == {"value": 599}
     assert json.dumps(cache.get("key-0")) == '{"value": 0}'
+
+
+def test_cache_writes_behind_and_knows_the_keys_present_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    writer = ResponseCache(path, flush_interval_s=0.02)
+    writer.put("a", {"text": "first"})
+    assert writer.get("a") == {"text": "first"} and "a" in writer  # readable before it reaches the file
+    deadline = time.monotonic() + 5
+    while writer.pending and time.monotonic() < deadline:  # the background flush, no close needed
+        time.sleep(0.01)
+    reader = ResponseCache(path)
+    assert reader.get("a") == {"text": "first"}
+    writer.put("b", {"text": "second"})
+    writer.flush()
+    assert reader.get("b") is None  # written by another connection after this one opened: a miss
+    writer.close()
+    writer.close()  # harmless
+    with pytest.raises(ValueError, match="closed"):
+        writer.put("c", {})
+    assert ResponseCache(path).get("b") == {"text": "second"}  # a reopened cache sees everything
+    reader.close()
+
+
+def test_cache_flushes_a_full_batch_at_once(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "c.sqlite", flush_every=3, flush_interval_s=60.0)
+    for i in range(3):
+        cache.put(f"k{i}", {"i": i})
+    assert cache.pending == 0
+    other = ResponseCache(tmp_path / "c.sqlite")
+    assert len(other) == 3
+    other.close()
+    cache.close()

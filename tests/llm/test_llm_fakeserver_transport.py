@@ -1,8 +1,10 @@
-"""The fake server's own contract, and the keep-alive transport against odd but legal HTTP responses."""
+"""The fake server's own contract, and the keep-alive transport and the client's direct route against odd but legal
+HTTP responses."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import sys
 import urllib.error
@@ -131,3 +133,90 @@ def test_connection_refused_is_a_retryable_connection_error(scheme: str) -> None
 
     with pytest.raises(LLMCallError, match=r"after 2 attempt\(s\) \(retries exhausted\): connection error"):
         asyncio.run(go())
+
+
+async def scripted_http_server(answers: list[bytes], heads: list[bytes]) -> asyncio.Server:
+    """Answers the n-th request with ``answers[n]`` (raw HTTP), recording each request head."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length"))
+                await reader.readexactly(length)
+                heads.append(head)
+                writer.write(answers[min(len(heads), len(answers)) - 1])
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+def http_reply(status: str, body: bytes, *headers: bytes) -> bytes:
+    return b"HTTP/1.1 %s\r\nContent-Length: %d\r\n%s\r\n%s" % (
+        status.encode(), len(body), b"".join(h + b"\r\n" for h in headers), body)
+
+
+def header_fields(head: bytes) -> dict[bytes, bytes]:
+    lines = head.split(b"\r\n")[1:]
+    return {name.strip().lower(): value.strip() for name, _, value in (line.partition(b":") for line in lines if line)}
+
+
+def test_direct_route_sends_the_sdks_own_request_head() -> None:
+    import openai
+
+    from synthagent.llm.transport import KeepAliveTransport
+
+    ok = http_reply("200 OK", json.dumps(COMPLETION).encode(), b"Content-Type: application/json")
+
+    async def go() -> tuple[list[bytes], list[bytes]]:
+        direct: list[bytes] = []
+        via_sdk: list[bytes] = []
+        for heads in (direct, via_sdk):
+            server = await scripted_http_server([ok], heads)
+            url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+            async with server:
+                if heads is direct:
+                    async with LLMClient(LLMConfig.for_endpoint(url, "m", timeout_s=7.0)) as client:
+                        await client.chat("teacher", [{"role": "user", "content": "hi"}])
+                else:  # what the client sent before it had a direct route
+                    sdk = openai.AsyncOpenAI(base_url=url, api_key="EMPTY", max_retries=0,
+                                             http_client=openai.DefaultAsyncHttpxClient(transport=KeepAliveTransport()))
+                    await sdk.post("/chat/completions", body={"model": "m"}, cast_to=object, options={"timeout": 7.0})
+                    await sdk.close()
+        return direct, via_sdk
+
+    direct, via_sdk = asyncio.run(go())
+    assert direct[0].split(b"\r\n")[0] == via_sdk[0].split(b"\r\n")[0] == b"POST /v1/chat/completions HTTP/1.1"
+    mine, theirs = header_fields(direct[0]), header_fields(via_sdk[0])
+    assert mine.pop(b"content-length") != theirs.pop(b"content-length")  # only the bodies differ
+    assert mine.pop(b"host") != theirs.pop(b"host")  # and the two servers' ports
+    assert mine == theirs and theirs[b"x-stainless-read-timeout"] == b"7.0"
+
+
+@pytest.mark.parametrize("answer, outcome", [
+    (http_reply("200 OK", gzip.compress(json.dumps(COMPLETION).encode()),
+                b"Content-Type: application/json", b"Content-Encoding: gzip"), "raw reply"),
+    (http_reply("302 Found", b"", b"Location: /v1/moved"), "raw reply"),  # the SDK follows it
+    (http_reply("200 OK", b"plain words", b"Content-Type: text/plain"), "MalformedResponse"),
+    (http_reply("400 Bad Request", b'{"error": {"message": "no such model"}}', b"Content-Type: application/json"),
+     "non-retryable error): HTTP 400: Error code: 400 - no such model"),
+    (http_reply("503 Service Unavailable", b"busy", b"Retry-After: 0"), "retries exhausted): HTTP 503"),
+])
+def test_direct_route_reads_replies_like_the_sdk(answer: bytes, outcome: str) -> None:
+    ok = http_reply("200 OK", json.dumps(COMPLETION).encode(), b"Content-Type: application/json")
+
+    async def go() -> str:
+        heads: list[bytes] = []
+        server = await scripted_http_server([answer, ok] if b"302" in answer else [answer], heads)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+        config = LLMConfig.for_endpoint(url, "m", max_retries=1, backoff_base_s=0.01)
+        async with server, LLMClient(config) as client:
+            try:
+                return (await client.chat("teacher", [{"role": "user", "content": "hi"}])).text
+            except LLMCallError as exc:
+                return str(exc)
+
+    assert outcome in asyncio.run(go())

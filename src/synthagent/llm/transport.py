@@ -41,10 +41,21 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):  # type: ignore[misc]
         timeouts = request.extensions.get("timeout", {})
         address = (request.url.host, request.url.port or 80)
         payload = _serialize(request, await request.aread())
-        connection = self._checkout(address) or await _connect(address, timeouts.get("connect"))
+        status, headers, body = await self.send(address, payload, request.method, timeouts.get("connect"),
+                                                timeouts.get("read"), request=request)
+        return httpx.Response(status, headers=headers, content=body, request=request,
+                              extensions={"http_version": b"HTTP/1.1"})
+
+    async def send(self, address: tuple[str, int], payload: bytes, method: str, connect_timeout: float | None,
+                   read_timeout: float | None, request: Any = None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Send one serialized request (head and body) and read the response: (status, raw headers, body).
+
+        Failures raise httpx's own exception types (``ConnectError``, ``ReadTimeout``, ``ReadError``...),
+        whether the caller is httpx (through :meth:`handle_async_request`) or the client's direct route.
+        """
+        connection = self._checkout(address) or await _connect(address, connect_timeout)
         try:
-            status, headers, body, keep_alive = await _exchange(connection, payload, request.method,
-                                                                timeouts.get("read"))
+            status, headers, body, keep_alive = await _exchange(connection, payload, method, read_timeout)
         except TimeoutError as exc:
             _close(connection)
             raise httpx.ReadTimeout("timed out waiting for the response", request=request) from exc
@@ -62,8 +73,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):  # type: ignore[misc]
             self._checkin(address, connection)
         else:
             _close(connection)
-        return httpx.Response(status, headers=headers, content=body, request=request,
-                              extensions={"http_version": b"HTTP/1.1"})
+        return status, headers, body
 
     def _checkout(self, address: tuple[str, int]) -> _Connection | None:
         """The most recently used live idle connection: servers close idle ones after a while, and such a

@@ -25,9 +25,11 @@ summary says so and a rerun resumes.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -367,7 +369,41 @@ async def run_units(engine: Engine, units: list[Unit], concurrency: int, on_outc
                 continue
             on_outcome(outcome)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(units))))))
+    with collector_tuned_for_runs():
+        await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(units))))))
+
+
+GC_THRESHOLDS = (20_000, 20, 100)
+_gc_saved: list[tuple[int, ...]] = []
+"""One entry per run_units call now running in this process, each the thresholds found by the first."""
+
+
+@contextmanager
+def collector_tuned_for_runs() -> Iterator[None]:
+    """Fewer cyclic-garbage collections while units run; the previous settings come back afterwards.
+
+    A run allocates millions of short-lived containers (messages, replies, pydantic models) on top of a
+    large heap that only grows (finished stages, trajectories, tool mappings, the dedup index). With
+    CPython's default thresholds (700, 10, 10) the collector ran 1,400 times in a 1,024-task benchmark,
+    full collections of the whole heap included: a quarter of the client's CPU, and pauses of 300 ms that
+    hold back every call in flight. Objects that exist before the run are frozen (never scanned), and the
+    young generation is collected every 20,000 allocations instead of every 700; almost all garbage is
+    freed by reference counting anyway, so memory barely changes. The collector's settings are
+    process-wide, so overlapping runs in one process share them and the last one to end restores them.
+    """
+    if not _gc_saved:
+        gc.freeze()
+        _gc_saved.append(gc.get_threshold())
+        gc.set_threshold(*GC_THRESHOLDS)
+    else:
+        _gc_saved.append(_gc_saved[0])
+    try:
+        yield
+    finally:
+        previous = _gc_saved.pop()
+        if not _gc_saved:
+            gc.set_threshold(*previous)
+            gc.unfreeze()
 
 
 def validate_roles(config: LLMConfig) -> None:
