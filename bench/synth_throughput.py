@@ -11,6 +11,13 @@ last tasks are left out). The server runs in its own process, as a real endpoint
 With ``--workers K`` the pipeline runs in K local processes (``synth llm --workers``), each with its own
 event loop and a K-th of the concurrency; the client CPU figure then sums the parent and the workers.
 
+The whole-run figure cannot reach 1 even with a client that costs nothing: a unit's calls are made one
+after another (up to ~60 of them, 12 s at 200 ms), and when the last units start, the slots of the units
+already finished stay empty until the run ends. ``whole_run_bound`` is the whole-run fraction such a
+free client would reach on this run's units: each unit's model calls (from its state file) at one
+latency each, pulled in order by ``concurrency`` slots (per worker with ``--workers``), as the pipeline
+pulls them. The steady figure is the one that measures the client.
+
     python bench/synth_throughput.py [--tasks 2048] [--concurrency 256] [--latency-ms 200] [--workers 1]
                                      [--no-cache]
 """
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import json
 import os
 import resource
@@ -91,12 +99,34 @@ def measure(base_url: str, args: argparse.Namespace, out: Path) -> dict[str, obj
     low = next(s for s in samples if s[1] >= args.tasks * 0.1)
     high = next(s for s in samples if s[1] >= args.tasks * 0.9)
     steady = (high[2] - low[2]) / (high[0] - low[0])
+    bound = whole_run_bound(out / "run", args.concurrency, args.workers, args.latency_ms / 1000)
     return {"tasks": args.tasks, "accepted": summary["accepted"], "endpoint_calls": calls,
             "seconds": round(elapsed, 2), "calls_per_s": round(calls / elapsed, 1), "ideal_calls_per_s": ideal,
             "fraction_of_ideal": round(calls / elapsed / ideal, 3),
             "steady_calls_per_s": round(steady, 1), "steady_fraction_of_ideal": round(steady / ideal, 3),
+            "whole_run_bound": round(bound, 3),
             "client_cpu_ms_per_call": round(cpu / calls * 1000, 3),
             "teacher_tokens_per_accepted_task": summary["teacher_tokens_per_accepted_task"]["total"]}
+
+
+def whole_run_bound(run: Path, concurrency: int, workers: int, latency_s: float) -> float:
+    """The whole-run fraction of ideal a client with no overhead would reach on these units."""
+    calls: dict[int, int] = {}
+    for path in (run / "state").glob("*/*.json"):
+        state = json.loads(path.read_text(encoding="utf-8"))
+        outcome = state.get("outcome") or {"status": "unfinished"}
+        usage = state["stages"] if outcome["status"] != "discarded" else {
+            stage: {"usage": roles} for stage, roles in outcome["rejection"]["usage"].items()}
+        calls[state["index"]] = sum(role.get("calls", 0) for entry in usage.values()
+                                    for role in entry.get("usage", {}).values())
+    slots = [[0.0] * max(1, -(-concurrency // workers)) for _ in range(workers)]
+    makespan = 0.0
+    for index in sorted(calls):  # worker index % K pulls its units in order into its first free slot
+        free = slots[index % workers]
+        start = heapq.heappop(free)
+        heapq.heappush(free, start + calls[index] * latency_s)
+        makespan = max(makespan, start + calls[index] * latency_s)
+    return sum(calls.values()) * latency_s / concurrency / makespan
 
 
 def main() -> None:

@@ -92,6 +92,13 @@ def parse_json_object(text: str) -> dict[str, Any]:
     else:
         if "```json" in text:
             raise ParseError("```json block opened but never closed (reply truncated?)")
+        start = text.find("{")
+        try:  # a well-formed object ends where its braces balance: the C decoder finds that end at once
+            value = _DECODER.raw_decode(text, start)[0] if start >= 0 else None
+        except json.JSONDecodeError:
+            value = None  # scanned below, for the precise reason
+        if isinstance(value, dict):
+            return value
         source, where = _first_balanced_object(text), "the first {...} in the reply"
     try:
         value = json.loads(source)
@@ -100,6 +107,9 @@ def parse_json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ParseError(f"{where} holds a JSON {type(value).__name__}, expected an object")
     return value
+
+
+_DECODER = json.JSONDecoder()
 
 
 def _first_balanced_object(text: str) -> str:

@@ -191,21 +191,19 @@ class ToolMapping:
             line = json.dumps(entry.record(), ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                size = os.fstat(fd).st_size
-                if size and self._last_byte(size) != b"\n":  # a torn line from a crash: start afresh
-                    line = b"\n" + line
-                os.write(fd, line)
+                # the refresh above read every complete line, so bytes past our offset are a line torn by a
+                # crash: start afresh on a new line
+                torn = os.fstat(fd).st_size != self._offset
+                os.write(fd, b"\n" + line if torn else line)
             finally:
                 os.close(fd)
-            self.refresh()
+            if torn:
+                self.refresh()
+            else:  # nobody else writes while we hold the lock: take our own line without reading it back
+                self._ingest(line)
+                self._offset += len(line)
             stored = self.by_key[(tool, args)]
             return stored, True
-
-    def _last_byte(self, size: int) -> bytes:
-        assert self.path is not None
-        with open(self.path, "rb") as handle:
-            handle.seek(size - 1)
-            return handle.read(1)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
