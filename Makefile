@@ -15,10 +15,11 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-# everything the tests exercise: LLM client, parquet, TRL on CPU, τ²-bench (its declared deps are heavy: --no-deps)
+# everything the tests exercise: LLM client, parquet, TRL on CPU, Ray core (the real-Ray backend test; an
+# 80 MB wheel, about 20 s), τ²-bench (its declared deps are heavy: --no-deps)
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[test,tau2,train,reasoning]' $(TORCH)
+	$(BIN)/pip install -q -e '.[test,tau2,train,reasoning,ray]' $(TORCH)
 	$(BIN)/pip install -q --no-deps $(TAU2)
 	touch $@
 

@@ -175,7 +175,7 @@ def test_an_endpoint_outage_leaves_units_unfinished_instead_of_discarding_them(t
     assert fixed["complete"] and fixed["committed"] == 6
 
 
-def test_cli_as_mounted_by_the_lead(tmp_path: Path) -> None:
+def test_cli_as_mounted_by_the_lead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = typer.Typer()
     synth_app = typer.Typer()
     app.add_typer(synth_app, name="synth")
@@ -195,9 +195,9 @@ def test_cli_as_mounted_by_the_lead(tmp_path: Path) -> None:
         bad.write_text('{"persona": "A fine persona"}\n{"text": "oops"}\n')
         result = runner.invoke(app, [*args[:4], "--personas", str(bad), "--out", str(tmp_path / "bad")])
         assert result.exit_code == 2 and f"{bad}:2" in result.output and "persona" in result.output
+        monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were missing (real Ray: test_synth_ray.py)
         result = runner.invoke(app, [*args, "--backend", "ray"])
-        if "ray" not in sys.modules:
-            assert result.exit_code == 2 and "pip install" in result.output
+        assert result.exit_code == 2 and "pip install" in result.output
 
 
 class _FakeRay(types.ModuleType):

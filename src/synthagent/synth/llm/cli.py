@@ -47,7 +47,8 @@ def synth_llm(
     cache: Optional[Path] = typer.Option(None, help="LLM response cache (default: the config's cache_path, "
                                                     "else OUT/cache.sqlite)."),
     backend: str = typer.Option("asyncio", help="asyncio (one process) or ray (shards over a Ray cluster)."),
-    ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (--backend ray; default: local)."),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (--backend ray; default: RAY_ADDRESS, "
+                                                          "else a cluster on this machine, else a new local one)."),
     shards: Optional[int] = typer.Option(None, min=1, help="Ray shards (default: the cluster's CPU count)."),
     quiet: bool = typer.Option(False, help="No progress bar and no summary table."),
 ) -> None:

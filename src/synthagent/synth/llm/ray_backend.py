@@ -6,9 +6,12 @@ unless the config names one, its own LLM cache, and returns its outcomes. The dr
 order with the same :class:`~synthagent.synth.llm.pipeline.Committer` as the asyncio backend, so the
 accepted set, near-duplicate decisions included, is the same as a single-machine run's. Rerunning with the
 same ``--shards`` resumes every shard where it stopped (on a multi-node cluster, when ``OUT`` is on a
-shared file system). ``--concurrency`` applies per shard.
+shared file system). ``--concurrency`` applies per shard; a ``token_budget`` is split evenly across the
+shards (as across ``--workers``), so the whole run never spends more than it. Paths handed to the shards are
+absolute: a worker's working directory is the driver's only on a local cluster.
 
-Ray is an optional extra; without it this backend fails with an error saying how to install it.
+Ray is an optional extra (only Ray core is used: ``ray.init``/``remote``/``wait``/``get``); without it this
+backend fails with an error saying how to install it.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from synthagent.synth.llm.pipeline import (
 )
 from synthagent.synth.llm.state import atomic_write_json, check_manifest
 
-INSTALL_HINT = "pip install 'ray[default]>=2.9'  (or install synthagent with its 'ray' extra)"
+INSTALL_HINT = "pip install 'ray>=2.9'  (or install synthagent with its 'ray' extra)"
 
 
 class RayUnavailable(RuntimeError):
@@ -94,8 +97,14 @@ def run_ray(config: LLMConfig, personas: list[str], out: Path, options: SynthOpt
     count = shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
     groups = {i: [u for u in todo if u.index % count == i] for i in range(count)}
     task = ray.remote(run_shard)
-    config_json = config.model_dump(mode="json")
-    refs = [task.remote(config_json, [u.model_dump() for u in group], str(out / "shards" / str(i)), asdict(options))
+    share: dict[str, Any] = {}
+    if config.cache_path is not None:
+        share["cache_path"] = config.cache_path.resolve()
+    if config.token_budget is not None:
+        share["token_budget"] = max(1, config.token_budget // count)
+    config_json = config.model_copy(update=share).model_dump(mode="json")
+    shards_dir = out.resolve() / "shards"
+    refs = [task.remote(config_json, [u.model_dump() for u in group], str(shards_dir / str(i)), asdict(options))
             for i, group in groups.items() if group]
     progress = Progress(total=len(units), finished=committer.next)
     run_state = RunState()

@@ -1,0 +1,124 @@
+"""``--backend ray`` on a real Ray cluster (a private local one, two CPUs) against the local fake server:
+the accepted set equals the asyncio backend's line for line, no id is written twice, and a run stopped by
+its token budget resumes to the same files. Skipped (with the reason shown) where Ray is not installed;
+the sharding and merge logic is also covered without Ray in ``test_synth_pipeline.py``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]'); the real-Ray backend "
+                                        "test needs it")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import synth_fake_teacher as fake  # noqa: E402
+from fakeserver import DEFAULT_FAULTS, FakeOpenAIServer, Fault  # noqa: E402
+
+from synthagent.llm import LLMConfig, load_config  # noqa: E402
+from synthagent.synth.llm.cli import register  # noqa: E402
+from synthagent.synth.llm.personas import make_units  # noqa: E402
+from synthagent.synth.llm.pipeline import SynthOptions, run_pipeline  # noqa: E402
+from synthagent.synth.llm.ray_backend import run_ray  # noqa: E402
+
+OPTIONS = SynthOptions(concurrency=8, max_turns=10)
+SLOW = SynthOptions(concurrency=2, max_turns=10)  # two units at a time per shard: a budget stop finds some done
+# every fault but hangs (each would cost a whole client timeout, and the timeout here is long, see make_config)
+FAULTS = [f for f in DEFAULT_FAULTS if f.kind != "timeout"] + [Fault.disconnect()]
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[Any]:
+    # address="local": always a new private cluster, never one a `ray start` left on this machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             object_store_memory=200 * 1024**2)  # the shards return small JSON; don't reserve 30% of RAM
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def make_config(tmp: Path, server: FakeOpenAIServer) -> LLMConfig:
+    path = tmp / f"llm-{server.port}.yaml"
+    # a roomy timeout: the first calls of freshly started Ray workers must not time out on a busy machine
+    path.write_text(fake.config_yaml(server.base_url, timeout_s=5.0))
+    return load_config(path)
+
+
+def ids(out: Path) -> list[str]:
+    return [json.loads(line)["id"] for name in ("tasks.jsonl", "rejected.jsonl")
+            for line in (out / name).read_text().splitlines()]
+
+
+def same_files(out: Path, ref: Path) -> None:
+    for name in ("tasks.jsonl", "rejected.jsonl"):
+        assert (out / name).read_text() == (ref / name).read_text(), name
+
+
+def test_real_ray_gives_the_asyncio_result_and_resumes_after_a_budget_stop(tmp_path: Path, local_ray: Any) -> None:
+    personas = fake.persona_mix(12, duplicates=2)
+    with FakeOpenAIServer(fake.responder, fault_rate=0.2, faults=FAULTS, seed=7, keep_requests=False) as server:
+        reference = asyncio.run(run_pipeline(make_config(tmp_path, server), personas, tmp_path / "ref", OPTIONS))
+        assert not server.errors, server.errors[:3]
+    assert reference["complete"] and reference["accepted"] >= 3 and reference["discarded"] >= 4
+
+    out = tmp_path / "ray"
+    with FakeOpenAIServer(fake.responder, fault_rate=0.2, faults=FAULTS, seed=7, keep_requests=False) as server:
+        config = make_config(tmp_path, server)
+        # half the whole run's tokens, split across the two shards: each stops about halfway through its units
+        budget = reference["session"]["tokens_spent"] // 2
+        stopped = run_ray(config.model_copy(update={"token_budget": budget}), personas, out, SLOW)
+        # each shard stops before its next call once its share is spent (the calls in flight may overshoot)
+        assert stopped["session"]["tokens_spent"] < 1.25 * budget
+        assert stopped["stopped"] == "budget" and not stopped["complete"], stopped
+        assert stopped["backend"] == {"name": "ray", "shards": 2}  # the cluster's CPU count
+        assert 0 < stopped["committed"] < len(personas), stopped
+        partial = ids(out)
+        assert len(partial) == len(set(partial)) == stopped["committed"]
+
+        resumed = run_ray(config, personas, out, SLOW)
+        assert not server.errors, server.errors[:3]
+    assert resumed["complete"] and resumed["stopped"] is None and resumed["unit_errors"] == 0, resumed
+    assert (out / "shards" / "0" / "state").is_dir() and (out / "shards" / "1" / "state").is_dir()
+    same_files(out, tmp_path / "ref")
+    final = ids(out)
+    assert len(final) == len(set(final)) == len(personas)
+    assert set(final) == {u.id for u in make_units(personas)}
+    assert resumed["accepted"] == reference["accepted"] and resumed["discarded"] == reference["discarded"]
+    assert resumed["funnel"] == reference["funnel"]
+    assert resumed["teacher_tokens_per_accepted_task"] == reference["teacher_tokens_per_accepted_task"]
+
+    # the fake server is gone: a rerun of the finished folder must not call the endpoint at all
+    again = run_ray(config, personas, out, OPTIONS)
+    assert again["complete"] and again["session"]["endpoint_calls"] == 0
+    same_files(out, tmp_path / "ref")
+
+
+def test_cli_backend_ray_with_explicit_shards(tmp_path: Path, local_ray: Any) -> None:
+    app = typer.Typer()
+    synth_app = typer.Typer()
+    app.add_typer(synth_app, name="synth")
+    register(synth_app)
+    persona_list = fake.persona_mix(6, duplicates=1)
+    personas = tmp_path / "personas.jsonl"
+    personas.write_text("".join(json.dumps({"persona": p}) + "\n" for p in persona_list))
+    with FakeOpenAIServer(fake.responder) as server:
+        config = make_config(tmp_path, server)
+        reference = asyncio.run(run_pipeline(config, persona_list, tmp_path / "ref", OPTIONS))
+        args = ["synth", "llm", "--config", str(tmp_path / f"llm-{server.port}.yaml"), "--personas", str(personas),
+                "--out", str(tmp_path / "out"), "--concurrency", "4", "--max-turns", "10", "--backend", "ray",
+                "--shards", "3", "--quiet"]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["backend"] == {"name": "ray", "shards": 3} and summary["accepted"] == reference["accepted"]
+    same_files(tmp_path / "out", tmp_path / "ref")
