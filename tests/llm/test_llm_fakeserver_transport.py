@@ -98,6 +98,11 @@ async def raw_server(style: str, seen: list[int]) -> asyncio.Server:
                              b"Transfer-Encoding: chunked\r\n\r\n" + chunks)
                 await writer.drain()
                 continue
+            if style == "bare-lf":  # tolerated line ends: every head on the connection read line by line
+                writer.write(b"HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: %d\n\n%s"
+                             % (len(payload), payload))
+                await writer.drain()
+                continue
             writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + payload)
             await writer.drain()
             writer.close()
@@ -106,7 +111,7 @@ async def raw_server(style: str, seen: list[int]) -> asyncio.Server:
     return await asyncio.start_server(handle, "127.0.0.1", 0)
 
 
-@pytest.mark.parametrize("style, connections", [("chunked", 1), ("read-to-close", 3)])
+@pytest.mark.parametrize("style, connections", [("chunked", 1), ("read-to-close", 3), ("bare-lf", 1)])
 def test_transport_reads_chunked_and_close_delimited_bodies(style: str, connections: int) -> None:
     async def go() -> None:
         seen: list[int] = []

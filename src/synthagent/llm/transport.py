@@ -22,7 +22,8 @@ try:  # openai>=3 ships its HTTP stack as httpx2; earlier releases use httpx
 except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx  # type: ignore[no-redef]
 
-_Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+_Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]
+"""Reader, writer, and whether the server has framed its response heads with CRLF on this connection."""
 _NO_BODY_STATUS = frozenset({204, 304})
 _READ_LIMIT = 1 << 20
 
@@ -55,7 +56,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):  # type: ignore[misc]
         """
         connection = self._checkout(address) or await _connect(address, connect_timeout)
         try:
-            status, headers, body, keep_alive = await _exchange(connection, payload, method, read_timeout)
+            status, headers, body, keep_alive, crlf = await _exchange(connection, payload, method, read_timeout)
         except TimeoutError as exc:
             _close(connection)
             raise httpx.ReadTimeout("timed out waiting for the response", request=request) from exc
@@ -70,7 +71,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):  # type: ignore[misc]
             _close(connection)
             raise
         if keep_alive and not self._closed:
-            self._checkin(address, connection)
+            self._checkin(address, (connection[0], connection[1], crlf))
         else:
             _close(connection)
         return status, headers, body
@@ -109,7 +110,8 @@ class _NoResponse(Exception):
 async def _connect(address: tuple[str, int], timeout: float | None) -> _Connection:
     try:
         async with asyncio.timeout(timeout):
-            return await asyncio.open_connection(*address, limit=_READ_LIMIT)
+            reader, writer = await asyncio.open_connection(*address, limit=_READ_LIMIT)
+            return reader, writer, False
     except TimeoutError as exc:
         raise httpx.ConnectTimeout(f"timed out connecting to {address[0]}:{address[1]}") from exc
     except OSError as exc:
@@ -131,20 +133,37 @@ def _serialize(request: Any, body: bytes) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-async def _exchange(connection: _Connection, payload: bytes, method: str,
-                    timeout: float | None) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
-    reader, writer = connection
+async def _exchange(connection: _Connection, payload: bytes, method: str, timeout: float | None
+                    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool, bool]:
+    """One request and its response: (status, headers, body, keep the connection?, CRLF framing seen?).
+
+    The first response on a connection is read line by line (bare-LF line ends are tolerated); once a
+    server has framed a head with CRLF, its next heads on that connection are read in one ``readuntil``.
+    """
+    reader, writer, crlf = connection
     async with asyncio.timeout(timeout):
         try:
             writer.write(payload)
             await writer.drain()
-            status_line = await reader.readline()
+            if crlf:
+                head = await reader.readuntil(b"\r\n\r\n")
+                status_line, _, rest = head.partition(b"\r\n")
+            else:
+                status_line = await reader.readline()
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial:
+                raise
+            raise _NoResponse() from exc
         except ConnectionError as exc:
             raise _NoResponse() from exc
         if not status_line:
             raise _NoResponse()
         version, status = _parse_status(status_line)
-        headers = await _read_headers(reader)
+        if crlf:
+            headers = [_split_header(line) for line in rest[:-4].split(b"\r\n")] if rest != b"\r\n" else []
+        else:
+            headers, crlf = await _read_headers(reader)
+            crlf = crlf and status_line.endswith(b"\r\n")
         fields = {name.lower(): value for name, value in headers}
         connection_header = fields.get(b"connection", b"").lower()
         keep_alive = connection_header != b"close" if version == b"HTTP/1.1" else connection_header == b"keep-alive"
@@ -156,7 +175,7 @@ async def _exchange(connection: _Connection, payload: bytes, method: str,
             body = await reader.readexactly(int(fields[b"content-length"]))
         else:
             body, keep_alive = await reader.read(), False
-    return status, headers, body, keep_alive
+    return status, headers, body, keep_alive, crlf
 
 
 def _parse_status(line: bytes) -> tuple[bytes, int]:
@@ -166,18 +185,25 @@ def _parse_status(line: bytes) -> tuple[bytes, int]:
     return parts[0], int(parts[1])
 
 
-async def _read_headers(reader: asyncio.StreamReader) -> list[tuple[bytes, bytes]]:
+async def _read_headers(reader: asyncio.StreamReader) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """The header lines up to the blank line, and whether every line ended in CRLF."""
     headers: list[tuple[bytes, bytes]] = []
+    crlf = True
     while True:
         line = await reader.readline()
         if line in (b"\r\n", b"\n"):
-            return headers
+            return headers, crlf and line == b"\r\n"
         if not line:
             raise asyncio.IncompleteReadError(b"", None)
-        name, sep, value = line.partition(b":")
-        if not sep:
-            raise ValueError(f"malformed HTTP header line {line[:80]!r}")
-        headers.append((name.strip(), value.strip()))
+        crlf = crlf and line.endswith(b"\r\n")
+        headers.append(_split_header(line))
+
+
+def _split_header(line: bytes) -> tuple[bytes, bytes]:
+    name, sep, value = line.partition(b":")
+    if not sep:
+        raise ValueError(f"malformed HTTP header line {line[:80]!r}")
+    return name.strip(), value.strip()
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
