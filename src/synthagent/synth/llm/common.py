@@ -137,9 +137,15 @@ _WORD_EDGE = re.compile(r"\w")
 
 def mentions(text: str, value: Any) -> bool:
     """Whether ``value`` occurs in ``text`` as a whole token (case-insensitive): "12" is not in "2012"."""
+    pattern = mention_pattern(value)
+    return pattern is not None and pattern.search(text.lower()) is not None
+
+
+def mention_pattern(value: Any) -> re.Pattern[str] | None:
+    """What :func:`mentions` searches lower-cased text for (None for an empty value, which is never mentioned)."""
     needle = str(value).strip().lower()
     if not needle:
-        return False
+        return None
     left = r"\b" if _WORD_EDGE.match(needle[0]) else ""
     right = r"\b" if _WORD_EDGE.match(needle[-1]) else ""
-    return re.search(left + re.escape(needle) + right, text.lower()) is not None
+    return re.compile(left + re.escape(needle) + right)

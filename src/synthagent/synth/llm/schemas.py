@@ -8,6 +8,7 @@ from typing import Any
 
 import jsonschema
 
+from synthagent.llm.jsonfast import canonical_json
 from synthagent.synth.llm.models import ToolDef
 
 MAX_OUTPUT_FIELDS = 8
@@ -22,12 +23,12 @@ def schema_problem(schema: dict[str, Any], where: str) -> str | None:
     nothing newer, and it is several times cheaper to check than 2020-12 (whose ``$dynamicRef`` dominated
     the pipeline's CPU profile). Results are memoised: models repeat the same small schemas constantly.
     """
-    problem = _problem(json.dumps(schema, sort_keys=True))
+    problem = _problem(canonical_json(schema))
     return None if problem is None else f"{where}{problem}"
 
 
 @lru_cache(maxsize=8192)
-def _problem(blob: str) -> str | None:
+def _problem(blob: bytes) -> str | None:
     schema = json.loads(blob)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     try:
@@ -67,13 +68,19 @@ def _binary(schema: Any) -> bool:
 
 def output_size_problem(tool: ToolDef) -> str | None:
     """Outputs a text model can simulate: few top-level fields, shallow nesting, no binary payloads."""
-    outputs = tool.outputs
+    problem = _output_problem(canonical_json(tool.outputs))
+    return None if problem is None else f"tool {tool.name}: {problem}"
+
+
+@lru_cache(maxsize=8192)
+def _output_problem(blob: bytes) -> str | None:
+    outputs = json.loads(blob)
     props = outputs.get("properties") if isinstance(outputs.get("properties"), dict) else {}
     if len(props) > MAX_OUTPUT_FIELDS:
-        return f"tool {tool.name}: outputs has {len(props)} top-level fields; keep at most {MAX_OUTPUT_FIELDS}"
+        return f"outputs has {len(props)} top-level fields; keep at most {MAX_OUTPUT_FIELDS}"
     depth = _depth(outputs)
     if depth > MAX_OUTPUT_DEPTH:
-        return f"tool {tool.name}: outputs is nested {depth} levels deep; keep at most {MAX_OUTPUT_DEPTH}"
+        return f"outputs is nested {depth} levels deep; keep at most {MAX_OUTPUT_DEPTH}"
     if _binary(outputs):
-        return f"tool {tool.name}: outputs holds binary data (format/contentEncoding); use plain text fields"
+        return "outputs holds binary data (format/contentEncoding); use plain text fields"
     return None

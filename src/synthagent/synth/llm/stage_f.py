@@ -12,7 +12,7 @@ import json
 from pydantic import ValidationError
 
 from synthagent.spec.models import Task
-from synthagent.synth.llm.common import StageRejected, mentions
+from synthagent.synth.llm.common import StageRejected, mention_pattern
 from synthagent.synth.llm.models import TOOL_NAME
 from synthagent.synth.llm.schemas import schema_problem
 
@@ -37,11 +37,13 @@ def _visible_texts(task: Task) -> list[tuple[str, str]]:
 
 def find_leak(task: Task) -> str | None:
     """The first private value that appears, as a whole token, in anything the agent sees."""
+    visible = [(where, text.lower()) for where, text in _visible_texts(task)]
     for slot in task.private_info:
         if isinstance(slot.value, bool) or len(str(slot.value).strip()) < 2:
             continue  # yes/no and one-character values cannot be told apart from ordinary text
-        for where, text in _visible_texts(task):
-            if mentions(text, slot.value):
+        pattern = mention_pattern(slot.value)  # as mentions() does, lower-casing each text once per task
+        for where, lowered in visible:
+            if pattern is not None and pattern.search(lowered):
                 return f"private value of {slot.name!r} ({slot.value!r}) appears in the {where}"
     return None
 
