@@ -280,3 +280,9 @@ def test_cache_flushes_a_full_batch_at_once(tmp_path: Path) -> None:
     assert len(other) == 3
     other.close()
     cache.close()
+
+
+def test_integer_keys_are_sent_as_strings_as_by_the_sdk() -> None:
+    with FakeOpenAIServer() as server:
+        result, _ = run(chat_once(config(server), "teacher", USER, logit_bias={50256: -100}))
+        assert result.text == "echo: hello" and server.requests[0]["logit_bias"] == {"50256": -100}

@@ -205,6 +205,8 @@ def test_direct_route_sends_the_sdks_own_request_head() -> None:
     (http_reply("200 OK", gzip.compress(json.dumps(COMPLETION).encode()),
                 b"Content-Type: application/json", b"Content-Encoding: gzip"), "raw reply"),
     (http_reply("302 Found", b"", b"Location: /v1/moved"), "raw reply"),  # the SDK follows it
+    (http_reply("200 OK", json.dumps({**COMPLETION, "score": float("nan")}).encode(),  # not strict JSON, but
+                b"Content-Type: application/json"), "raw reply"),  # the SDK's parser takes it
     (http_reply("200 OK", b"plain words", b"Content-Type: text/plain"), "MalformedResponse"),
     (http_reply("400 Bad Request", b'{"error": {"message": "no such model"}}', b"Content-Type: application/json"),
      "non-retryable error): HTTP 400: Error code: 400 - no such model"),

@@ -36,7 +36,7 @@ import openai
 
 from synthagent.llm.cache import ResponseCache, cache_key
 from synthagent.llm.config import LLMConfig, RoleConfig
-from synthagent.llm.jsonfast import dumps_bytes, loads
+from synthagent.llm.jsonfast import JSONDecodeError, dumps_bytes, loads
 from synthagent.llm.transport import KeepAliveTransport, httpx
 
 RETRYABLE_STATUS: Final = frozenset({408, 409, 425, 429})
@@ -469,7 +469,10 @@ class _Route:
             # as the SDK reads a reply for cast_to=object: JSON when the content type says so, else the text
             json_reply = fields.get(b"content-type", b"*").decode("latin-1").split(";")[0].endswith("json")
             if json_reply and fields.get(b"content-encoding", b"identity") == b"identity":
-                return loads(content)
+                try:
+                    return loads(content)
+                except JSONDecodeError:  # the SDK's parser, which also takes NaN, decides (and names the error)
+                    return json.loads(content)
             response = httpx.Response(status, headers=headers, content=content, request=httpx.Request("POST", url))
             return response.json() if json_reply else response.text  # decoded (gzip...) by httpx
         if 400 <= status < 600:

@@ -18,15 +18,20 @@ JSONDecodeError = orjson.JSONDecodeError
 """A subclass of :class:`json.JSONDecodeError` (and so of ``ValueError``)."""
 
 
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+_COMPACT = orjson.OPT_NON_STR_KEYS  # integer keys (``logit_bias``) become strings, as with json.dumps
+
+
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8: the same bytes for equal values, whatever the key order."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(value, option=_CANONICAL)
 
 
 def dumps_bytes(value: Any) -> bytes:
     """Compact UTF-8 JSON, keys in insertion order."""
-    return orjson.dumps(value)
+    return orjson.dumps(value, option=_COMPACT)
 
 
 def loads(blob: bytes | bytearray | memoryview | str) -> Any:
+    """Strict JSON (no ``NaN`` or ``Infinity``, which the standard library accepts)."""
     return orjson.loads(blob)
