@@ -16,9 +16,11 @@ pytest.importorskip("datasets")
 from synthagent.train.tiny import (  # noqa: E402
     TinyConfig,
     conversations,
+    copy_batch,
     evaluate,
     make_tasks,
     parameter_count,
+    run_copy_warmup,
     run_grpo,
     run_sft,
     tiny_qwen3,
@@ -40,6 +42,11 @@ def test_sft_then_grpo_with_the_environment(tmp_path):
     model = tiny_qwen3(tokenizer, cfg)
     assert type(model).__name__ == "Qwen3ForCausalLM" and parameter_count(model) < 2_000_000
 
+    initial = model.model.embed_tokens.weight.detach().clone()
+    warmup = run_copy_warmup(model, tokenizer, cfg)
+    assert warmup["steps"] == cfg.copy_warmup_steps and 0.0 < warmup["final_loss"] < 20.0, warmup
+    assert not torch.equal(initial, model.model.embed_tokens.weight.detach())  # the warm-up trained the model
+
     sft = run_sft(model, tokenizer, convs, cfg, tmp_path)
     assert sft["final_loss"] < sft["first_loss"] / 2, sft
 
@@ -56,3 +63,13 @@ def test_sft_then_grpo_with_the_environment(tmp_path):
 
     report = evaluate(model, tokenizer, held[:2], cfg)  # the trained model plays our runtime
     assert report["tasks"] == 2 and 0.0 <= report["mean_reward"] <= 1.0
+
+
+def test_copy_batch_is_a_sequence_then_its_repeat_with_the_loss_on_the_repeat():
+    generator = torch.Generator().manual_seed(0)
+    ids, labels = copy_batch(500, 4, 16, generator)
+    assert ids.shape == labels.shape == (4, 32)
+    assert torch.equal(ids[:, :16], ids[:, 16:])  # the second half repeats the first
+    assert (labels[:, :16] == -100).all() and torch.equal(labels[:, 16:], ids[:, 16:])
+    assert int(ids.min()) >= 3 and int(ids.max()) < 500  # no special tokens
+    assert not torch.equal(ids[0], ids[1])  # each row its own random sequence
