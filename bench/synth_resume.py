@@ -90,6 +90,8 @@ def main() -> None:
 
         rng = random.Random(args.kill_seed)
         kills = []
+        # kill moments scale with the uninterrupted run, so that every kill lands mid-run however fast it is
+        span = float(figures["uninterrupted"]["seconds"]) / args.kills  # type: ignore[index]
         with server(args) as srv:  # 2. killed and resumed
             (tmp / "killed.yaml").write_text(fake.config_yaml(srv.base_url, timeout_s=0.5))
             started = time.perf_counter()
@@ -99,7 +101,7 @@ def main() -> None:
                 process = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 while state_count(tmp / "killed") == before and process.poll() is None:
                     time.sleep(0.01)
-                delay = rng.uniform(0.2, 3.0)
+                delay = rng.uniform(0.1, 0.9) * span
                 time.sleep(delay)
                 running = process.poll() is None
                 process.kill()
