@@ -5,9 +5,8 @@
 2. Tokenizer: a byte-level BPE trained here on the rendered training conversations. Numbers are cut into
    chunks of up to three digits, one token each (a six-digit id is two tokens the model copies; digit by
    digit, a tiny model never learned to copy ids in our runs), and merges may cross word boundaries, so the
-   template's and tools' boilerplate collapses into few tokens (≈340 tokens an episode instead of ≈1,400
-   with word-level pre-tokenization: four times less compute per step); only capitalised words and id
-   prefixes are kept whole, so the values an agent copies are cut the same way everywhere. Chat template: TRL's Qwen2.5
+   template's and tools' boilerplate collapses into few tokens (≈300 tokens an episode instead of ≈1,400
+   with word-level pre-tokenization: five times less compute per step). Chat template: TRL's Qwen2.5
    training template (Qwen3's tool-call format; prefix-preserving; assistant masks), parsed by TRL's Qwen3
    response parser.
 3. Model: a randomly initialised Qwen3-architecture causal LM (about a million parameters).
@@ -69,7 +68,6 @@ class TinyConfig:
     sft_lr: float = 3e-3
     sft_max_length: int = 1536
     sft_loss: str = "assistant"  # "all": every token of the gold episode; "assistant": the agent's turns only
-    sft_copy_fraction: float = 0.25  # induction-task rows mixed into SFT, as a fraction of the episodes
     # GRPO
     grpo_steps: int = 80
     grpo_generations: int = 8
@@ -79,6 +77,7 @@ class TinyConfig:
     grpo_max_completion_length: int = 512
     grpo_max_tool_calls: int = 10
     grpo_tasks: int = 400
+    grpo_scale_rewards: str = "group"  # TRL's advantage scaling: "group" (GRPO), "batch" or "none" (Dr. GRPO)
     # evaluation
     eval_max_new_tokens: int = 64
     eval_max_turns: int = 10
@@ -164,10 +163,6 @@ def _bpe(texts: list[str], vocab_size: int) -> Any:
     # what followed the same token before (an induction head), whatever words surround it
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(r"[A-Z]{2,4}-"), behavior="isolated"),
-        # capitalised words (names, streets, cities), with the space or ", " before them, are tokens of
-        # their own, so an address is the same tokens in the user's message, the agent's confirmation and
-        # the JSON argument; with merges across words it was cut differently in each and never copied
-        pre_tokenizers.Split(Regex(r"(?:, | )?[A-Z][a-z]+"), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
@@ -271,24 +266,6 @@ def copy_batch(vocab_size: int, batch: int, length: int, generator: Any) -> tupl
     return ids, labels
 
 
-def mix_copy_rows(rows: dict[str, list[list[int]]], vocab_size: int, n: int, seed: int
-                  ) -> dict[str, list[list[int]]]:
-    """The SFT rows plus `n` induction-task rows (loss on the repeat only; the trainer shuffles them in).
-
-    The warm-up forms the induction head; SFT's first steps, with gradients from a loss that starts far
-    above the warm-up's, can wipe it out before the episodes make copying pay (in one of our runs SFT
-    then plateaued at the loss of a model that recalls ids instead of copying them). Keeping a fifth of
-    the rows on the copy task keeps the circuit under pressure for the whole of SFT."""
-    import torch
-
-    if n <= 0:
-        return rows
-    generator = torch.Generator().manual_seed(seed + 1)
-    ids, labels = copy_batch(vocab_size, n, 32, generator)
-    return {"input_ids": rows["input_ids"] + ids.tolist(),
-            "assistant_masks": rows["assistant_masks"] + (labels != -100).long().tolist()}
-
-
 def run_copy_warmup(model: Any, tokenizer: Any, cfg: TinyConfig) -> dict[str, Any]:
     import torch
 
@@ -320,9 +297,7 @@ def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyCo
                      per_device_train_batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_lr,
                      lr_scheduler_type="cosine", warmup_steps=0.05, logging_steps=10, weight_decay=0.0, max_length=cfg.sft_max_length,
                      packing=False)
-    rows = tokenized(tokenizer, convs, cfg.sft_max_length, cfg.sft_loss)
-    rows = mix_copy_rows(rows, len(tokenizer), int(len(convs) * cfg.sft_copy_fraction), cfg.seed)
-    data = Dataset.from_dict(rows)
+    data = Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length, cfg.sft_loss))
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
     start = time.perf_counter()
     result = trainer.train()
@@ -345,6 +320,7 @@ def run_grpo(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig, out
                       num_generations=cfg.grpo_generations, max_completion_length=cfg.grpo_max_completion_length,
                       max_tool_calling_iterations=cfg.grpo_max_tool_calls, temperature=cfg.grpo_temperature,
                       beta=0.0, epsilon=0.2, epsilon_high=0.28, loss_type="dapo", logging_steps=1,
+                      scale_rewards=cfg.grpo_scale_rewards,
                       shuffle_dataset=True)
     kwargs = suite.trainer_kwargs()
     envs_seen: list[Any] = []
