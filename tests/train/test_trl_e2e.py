@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 pytest.importorskip("trl")
 pytest.importorskip("datasets")
 
-from synthagent.train.tiny import (  # noqa: E402
+from synthagent.train.tiny import (
     TinyConfig,
     conversations,
     copy_batch,

@@ -86,7 +86,7 @@ class TinyConfig:
     skip_grpo: bool = False
 
     @classmethod
-    def quick(cls) -> "TinyConfig":
+    def quick(cls) -> TinyConfig:
         """Minute-scale settings for the end-to-end test: 32 tasks, a 2-layer model, a few GRPO steps."""
         return cls(train_tasks=32, eval_tasks=4, copy_warmup_steps=10, vocab_size=2048, hidden_size=128, num_layers=2, num_heads=4,
                    num_kv_heads=4, intermediate_size=256, sft_epochs=16.0, sft_batch_size=8, sft_lr=5e-3,
@@ -152,7 +152,15 @@ def _wrap(tok: Any) -> Any:
 
 
 def _bpe(texts: list[str], vocab_size: int) -> Any:
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        trainers,
+    )
 
     tok = Tokenizer(models.BPE())
     # numbers are cut into chunks of up to three digits, each one token (added below, so the cut is the same
