@@ -406,6 +406,14 @@ def collector_tuned_for_runs() -> Iterator[None]:
             gc.unfreeze()
 
 
+def budget_share(config: LLMConfig, parts: int) -> dict[str, int]:
+    """The config update that gives each of ``parts`` workers or shards its even share of the token budget
+    (none when the run has no budget), so several processes together spend no more than one would."""
+    if config.token_budget is None:
+        return {}
+    return {"token_budget": max(1, config.token_budget // parts)}
+
+
 def validate_roles(config: LLMConfig) -> None:
     for role in REQUIRED_ROLES:
         config.role(role)  # raises ConfigError naming the role

@@ -33,6 +33,7 @@ from synthagent.synth.llm.pipeline import (
     Progress,
     RunState,
     SynthOptions,
+    budget_share,
     build_summary,
     merge_sessions,
     run_units,
@@ -103,8 +104,7 @@ def run_processes(config: LLMConfig, personas: list[str], out: Path, options: Sy
     todo = units[committer.next:]
     cache = cache_path or config.cache_path or out / "cache.sqlite"
     share = {"concurrency": max(1, math.ceil(options.concurrency / workers)), "cache_path": cache}
-    if config.token_budget is not None:
-        share["token_budget"] = max(1, config.token_budget // workers)
+    share.update(budget_share(config, workers))
     worker_config = config.model_copy(update=share).model_dump(mode="json")
     worker_options = {**options.__dict__, "concurrency": share["concurrency"]}
     context = multiprocessing.get_context("spawn")  # no fork of a process that may run threads (rich, SQLite)

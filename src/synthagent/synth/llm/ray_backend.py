@@ -33,6 +33,7 @@ from synthagent.synth.llm.pipeline import (
     Progress,
     RunState,
     SynthOptions,
+    budget_share,
     build_summary,
     merge_sessions,
     run_units,
@@ -100,8 +101,7 @@ def run_ray(config: LLMConfig, personas: list[str], out: Path, options: SynthOpt
     share: dict[str, Any] = {}
     if config.cache_path is not None:
         share["cache_path"] = config.cache_path.resolve()
-    if config.token_budget is not None:
-        share["token_budget"] = max(1, config.token_budget // count)
+    share.update(budget_share(config, count))
     config_json = config.model_copy(update=share).model_dump(mode="json")
     shards_dir = out.resolve() / "shards"
     refs = [task.remote(config_json, [u.model_dump() for u in group], str(shards_dir / str(i)), asdict(options))
