@@ -254,9 +254,49 @@ def test_ray_shards_and_local_workers_give_the_files_of_one_process(tmp_path: Pa
     assert (tmp_path / "ray" / "shards" / "0" / "state").is_dir()
     assert local["backend"] == {"name": "processes", "workers": 2} and local["session"]["endpoint_calls"] > 0
     for folder, summary in (("ray", sharded), ("procs", local)):
+        why = (folder, summary.get("stopped"), summary.get("first_errors"))
+        assert summary["accepted"] == reference["accepted"] and summary["complete"], why
         for name in ("tasks.jsonl", "rejected.jsonl"):
-            assert (tmp_path / folder / name).read_text() == (tmp_path / "ref" / name).read_text(), (folder, name)
-        assert summary["accepted"] == reference["accepted"] and summary["complete"]
+            assert (tmp_path / folder / name).read_text() == (tmp_path / "ref" / name).read_text(), (name, why)
+
+
+def test_a_killed_worker_stops_the_run_and_a_rerun_finishes_it(tmp_path: Path) -> None:
+    """SIGKILL one of two workers mid-run: the parent notices, keeps what was committed, and says why it
+    stopped; the same command again finishes the run with the files of an uninterrupted one."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    import time
+
+    from synthagent.synth.llm.processes import run_processes
+
+    personas = fake.persona_mix(8)
+    options = SynthOptions(concurrency=4, max_turns=10)
+
+    def kill_a_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            workers = [p for p in multiprocessing.active_children() if p.name == "synth-worker-1"]
+            if workers:
+                time.sleep(0.5)  # let it start calling the server
+                os.kill(workers[0].pid, signal.SIGKILL)
+                return
+            time.sleep(0.01)
+
+    with FakeOpenAIServer(fake.responder, latency_s=0.02) as server:
+        config = make_config(tmp_path, server, timeout_s=10.0)
+        reference = run(config, personas, tmp_path / "ref", options)
+        killer = threading.Thread(target=kill_a_worker, daemon=True)
+        killer.start()
+        stopped = run_processes(config, personas, tmp_path / "procs", options, workers=2)
+        killer.join()
+        assert stopped["stopped"] == "worker_died" and not stopped["complete"], stopped.get("first_errors")
+        assert any("worker 1 exited with code -9" in str(e["error"]) for e in stopped["first_errors"])
+        finished = run_processes(config, personas, tmp_path / "procs", options, workers=2)
+    assert finished["complete"] and finished["accepted"] == reference["accepted"], finished.get("first_errors")
+    for name in ("tasks.jsonl", "rejected.jsonl"):
+        assert (tmp_path / "procs" / name).read_text() == (tmp_path / "ref" / name).read_text(), name
 
 
 def test_ray_backend_without_ray_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -121,6 +121,7 @@ def run_processes(config: LLMConfig, personas: list[str], out: Path, options: Sy
     sessions: list[dict[str, Any]] = []
     usage: dict[int, tuple[int, int]] = {}
     running = set(processes)
+    seen_dead: set[int] = set()
     started = time.perf_counter()
     for process in processes.values():
         process.start()
@@ -129,12 +130,17 @@ def run_processes(config: LLMConfig, personas: list[str], out: Path, options: Sy
             try:
                 message = channel.get(timeout=0.5)
             except queue_module.Empty:
+                # A worker that exits right after its last messages may look dead while those messages are
+                # still unread, so a worker only counts as gone once a whole empty wait has passed after it
+                # was first seen dead (by then everything it flushed before exiting has been read).
                 for i in sorted(running):
-                    if not processes[i].is_alive():  # died without saying goodbye (killed, crashed)
+                    if i in seen_dead:  # died without saying goodbye (killed, crashed)
                         running.discard(i)
                         run_state.stopped = run_state.stopped or "worker_died"
                         run_state.errors.append({"id": None, "index": None,
                                                  "error": f"worker {i} exited with code {processes[i].exitcode}"})
+                    elif not processes[i].is_alive():
+                        seen_dead.add(i)
                 continue
             if message[0] == "outcome":
                 data = message[1]
