@@ -35,14 +35,21 @@ from synthagent.spec.models import Task, Trajectory
 Protocol = Literal["chat", "ask_user"]
 
 
-def gold_trajectories(tasks: Iterable[Task], *, seed: int = 0) -> list[Trajectory]:
-    """The oracle's episode of each task with an executable world, scored (procedural tasks score 1.0)."""
+def gold_trajectories(tasks: Iterable[Task], *, seed: int = 0, seed_per_task: bool = False) -> list[Trajectory]:
+    """The oracle's episode of each task with an executable world, scored (procedural tasks score 1.0).
+
+    With one seed the scripted user words every reveal the same way; `seed_per_task` derives each episode's
+    seed from `seed` and the task id, so the data shows all its phrasings (a model trained on one phrasing
+    lost a third of its success when evaluated on the others)."""
+    from synthagent.worlds import derive_seed
+
     user, tools, oracle = ScriptedUser(), ExecutableBackend(), OraclePolicy()
     out = []
     for task in tasks:
         if not task.world or "db" not in task.world or not task.gold:
             continue
-        traj = run_episode_sync(task, oracle, user, tools, seed=seed)
+        episode_seed = derive_seed(seed, "gold", task.id) if seed_per_task else seed
+        traj = run_episode_sync(task, oracle, user, tools, seed=episode_seed)
         traj.result = score(task, traj)
         out.append(traj)
     return out
