@@ -103,3 +103,21 @@ def test_register_adds_commands_to_the_main_app():
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     assert names == {"export", "train"}
     assert main_app is not None  # the lead mounts register(app) on synthagent.cli.app
+
+
+def test_gold_trajectories_with_a_seed_per_task_show_more_than_one_user_phrasing():
+    """One seed for every episode words every reveal the same way; a model trained on that lost a third
+    of its success on the other phrasings. Per-task seeds must vary the wording, reproducibly, and still
+    be gold (score 1.0)."""
+    tasks = [make_task("retail", s, 1) for s in range(12)]
+
+    def reveal_openings(runs):
+        return {m.content.split(" ")[0] for t in runs for m in t.messages[2:] if m.role == "user"
+                and m.content and "go ahead" not in m.content}
+
+    fixed = gold_trajectories(tasks)
+    varied = gold_trajectories(tasks, seed_per_task=True)
+    assert len(reveal_openings(fixed)) == 1
+    assert len(reveal_openings(varied)) >= 3
+    assert [t.messages for t in varied] == [t.messages for t in gold_trajectories(tasks, seed_per_task=True)]
+    assert all(t.result.reward == 1.0 for t in varied)
