@@ -73,9 +73,10 @@ def sft_record(task: Task, trajectory: Trajectory, protocol: Protocol = "chat") 
 
 def sft_records(tasks: list[Task], runs: list[Trajectory] | None = None, *, protocol: Protocol = "chat",
                 min_reward: float = 1.0) -> list[dict[str, Any]]:
-    """Rows from `runs` (teacher trajectories) when given, else from gold trajectories."""
+    """Rows from `runs` (teacher trajectories) when given, else from gold trajectories, each with its own
+    user seed so the data has every phrasing of the scripted user."""
     by_id = {t.id: t for t in tasks}
-    chosen = gold_trajectories(tasks) if runs is None else runs
+    chosen = gold_trajectories(tasks, seed_per_task=True) if runs is None else runs
     rows = []
     for traj in chosen:
         task = by_id.get(traj.task_id)
