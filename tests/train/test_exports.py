@@ -121,3 +121,25 @@ def test_gold_trajectories_with_a_seed_per_task_show_more_than_one_user_phrasing
     assert len(reveal_openings(varied)) >= 3
     assert [t.messages for t in varied] == [t.messages for t in gold_trajectories(tasks, seed_per_task=True)]
     assert all(t.result.reward == 1.0 for t in varied)
+
+
+def test_train_tiny_cli_runs_the_measured_recipe_unless_told_otherwise(tmp_path, monkeypatch):
+    """Options left out keep TinyConfig's values (the recipe docs/training.md measured); given ones win."""
+    import synthagent.train.tiny as tiny
+
+    seen = []
+
+    def fake_run(cfg, out, log=print):
+        seen.append(cfg)
+        return tiny.TinyReport(config={}, tasks={})
+
+    monkeypatch.setattr(tiny, "run_tiny", fake_run)
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    recipe = tiny.TinyConfig()
+    assert (seen[0].train_tasks, seen[0].eval_tasks, seen[0].grpo_steps, seen[0].sft_epochs) == (
+        recipe.train_tasks, recipe.eval_tasks, recipe.grpo_steps, recipe.sft_epochs)
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "b"), "--grpo-steps", "0",
+                               "--train-tasks", "50"])
+    assert r.exit_code == 0, r.output
+    assert (seen[1].train_tasks, seen[1].grpo_steps, seen[1].eval_tasks) == (50, 0, recipe.eval_tasks)
