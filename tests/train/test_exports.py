@@ -105,7 +105,7 @@ def test_register_adds_commands_to_the_main_app():
     assert main_app is not None  # the lead mounts register(app) on synthagent.cli.app
 
 
-def test_gold_trajectories_with_a_seed_per_task_show_more_than_one_user_phrasing():
+def test_gold_trajectories_show_more_than_one_user_phrasing_unless_given_one_seed():
     """One seed for every episode words every reveal the same way; a model trained on that lost a third
     of its success on the other phrasings. Per-task seeds must vary the wording, reproducibly, and still
     be gold (score 1.0)."""
@@ -115,11 +115,11 @@ def test_gold_trajectories_with_a_seed_per_task_show_more_than_one_user_phrasing
         return {m.content.split(" ")[0] for t in runs for m in t.messages[2:] if m.role == "user"
                 and m.content and "go ahead" not in m.content}
 
-    fixed = gold_trajectories(tasks)
-    varied = gold_trajectories(tasks, seed_per_task=True)
+    fixed = gold_trajectories(tasks, seed_per_task=False)
+    varied = gold_trajectories(tasks)
     assert len(reveal_openings(fixed)) == 1
     assert len(reveal_openings(varied)) >= 3
-    assert [t.messages for t in varied] == [t.messages for t in gold_trajectories(tasks, seed_per_task=True)]
+    assert [t.messages for t in varied] == [t.messages for t in gold_trajectories(tasks)]
     assert all(t.result.reward == 1.0 for t in varied)
 
 

@@ -35,12 +35,12 @@ from synthagent.spec.models import Task, Trajectory
 Protocol = Literal["chat", "ask_user"]
 
 
-def gold_trajectories(tasks: Iterable[Task], *, seed: int = 0, seed_per_task: bool = False) -> list[Trajectory]:
+def gold_trajectories(tasks: Iterable[Task], *, seed: int = 0, seed_per_task: bool = True) -> list[Trajectory]:
     """The oracle's episode of each task with an executable world, scored (procedural tasks score 1.0).
 
-    With one seed the scripted user words every reveal the same way; `seed_per_task` derives each episode's
-    seed from `seed` and the task id, so the data shows all its phrasings (a model trained on one phrasing
-    lost a third of its success when evaluated on the others)."""
+    Each episode's seed derives from `seed` and the task id, so the data shows every way the scripted user
+    words a reveal; with `seed_per_task=False` every episode uses `seed` and one wording (a model trained on
+    that lost a third of its success when evaluated on the others)."""
     from synthagent.worlds import derive_seed
 
     user, tools, oracle = ScriptedUser(), ExecutableBackend(), OraclePolicy()
@@ -73,10 +73,9 @@ def sft_record(task: Task, trajectory: Trajectory, protocol: Protocol = "chat") 
 
 def sft_records(tasks: list[Task], runs: list[Trajectory] | None = None, *, protocol: Protocol = "chat",
                 min_reward: float = 1.0) -> list[dict[str, Any]]:
-    """Rows from `runs` (teacher trajectories) when given, else from gold trajectories, each with its own
-    user seed so the data has every phrasing of the scripted user."""
+    """Rows from `runs` (teacher trajectories) when given, else from gold trajectories."""
     by_id = {t.id: t for t in tasks}
-    chosen = gold_trajectories(tasks, seed_per_task=True) if runs is None else runs
+    chosen = gold_trajectories(tasks) if runs is None else runs
     rows = []
     for traj in chosen:
         task = by_id.get(traj.task_id)

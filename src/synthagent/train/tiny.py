@@ -129,7 +129,7 @@ def conversations(tasks: list[Task], seed: int = 0) -> list[dict[str, Any]]:
     by_id = {t.id: t for t in tasks}
     return [{"messages": to_tool_protocol(traj.messages, by_id[traj.task_id], structured=True),
              "tools": tool_schemas(by_id[traj.task_id])}
-            for traj in gold_trajectories(tasks, seed=seed, seed_per_task=True)]
+            for traj in gold_trajectories(tasks, seed=seed)]
 
 
 # ---------------------------------------------------------------------------------- tokenizer and model
