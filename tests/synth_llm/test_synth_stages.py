@@ -24,6 +24,7 @@ from synthagent.synth.llm.pipeline import assemble_task, finish_task  # noqa: E4
 from synthagent.synth.llm.stage_a import parse_design  # noqa: E402
 from synthagent.synth.llm.stage_b import parse_rewrite  # noqa: E402
 from synthagent.synth.llm.stage_c import parse_toolcheck  # noqa: E402
+from synthagent.synth.llm.stage_d import describe_end, summarize_run  # noqa: E402
 from synthagent.synth.llm.stage_e import gold_from_run, parse_rubric, render_run  # noqa: E402
 from synthagent.synth.llm.stage_f import find_leak, gate  # noqa: E402
 from synthagent.synth.llm.state import UnitState  # noqa: E402
@@ -184,18 +185,31 @@ def test_stage_c_marks_distractors_and_checks_the_tool_set() -> None:
 # --------------------------------------------------------------------------------------------- E, F
 
 
-def _run(answered: bool) -> Trajectory:
+def _run(answered: bool, tool_error: bool = False) -> Trajectory:
     messages = [Message(role="system", actor="system", content="p"),
                 Message(role="user", actor="user", content="help me"),
                 Message(role="assistant", actor="agent", content="Could you tell me the record reference?"),
                 Message(role="user", actor="user", content="It is REF-1234."),
                 Message(role="assistant", actor="agent", tool_calls=[ToolCall(id="c1", function=FunctionCall(
                     name="get_x", arguments='{"record_id": "REF-1234"}'))]),
-                Message(role="tool", actor="tool", content='{"ok": true}', tool_call_id="c1", name="get_x"),
+                Message(role="tool", actor="tool", content="Error: unknown argument" if tool_error else '{"ok": true}',
+                        tool_call_id="c1", name="get_x", error=tool_error),
                 Message(role="assistant", actor="agent", content="<answer>Done.</answer>" if answered else "Hmm.")]
     return Trajectory(task_id="t", policy="teacher", messages=messages,
                       termination="answer" if answered else "max_turns", answer="Done." if answered else None,
-                      counters=Counters(agent_turns=3, tool_calls=1, user_turns=2))
+                      counters=Counters(agent_turns=3, tool_calls=1, user_turns=2, tool_errors=int(tool_error)))
+
+
+def test_a_run_is_usable_only_if_it_answered_after_a_tool_call_that_worked() -> None:
+    assert summarize_run(_run(True)).usable and summarize_run(_run(True)).tool_results == 1
+    failed_tools = summarize_run(_run(True, tool_error=True))
+    assert failed_tools.answered and not failed_tools.usable and failed_tools.tool_results == 0
+    assert not summarize_run(_run(False)).usable
+    assert describe_end(_run(True, tool_error=True)) == "answer with no working tool call (1 calls, 1 errors)"
+    rubric = {"verdict": "KEEP", "reason": "run 1", "best_run": 1, "subgoals": [{"goal": "Look up", "completion": "called get_x"}],
+              "interactions": [{"ask": "the record reference", "slot": "record_ref"}]}
+    with pytest.raises(ParseError, match=r"tool call that worked \(one of \[2\]\)"):
+        parse_rubric(fake.tag("rubric", rubric), [_run(True, tool_error=True), _run(True)], ["record_ref"])
 
 
 def test_stage_e_requires_an_answered_best_run_and_builds_gold() -> None:

@@ -26,7 +26,7 @@ PROMPT_VERSIONS: dict[str, str] = {
     "A": "a_task.v1",
     "B": "b_underspecify.v1",
     "C": "c_toolcheck.v1",
-    "E": "e_rubric.v1",
+    "E": "e_rubric.v2",
 }
 """The template each stage uses. A changed prompt gets a new file and version here, never an in-place
 edit, so every task records exactly which prompts made it (``Task.source.params["prompts"]``)."""

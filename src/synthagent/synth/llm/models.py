@@ -219,6 +219,8 @@ class RunSummary(_Strict):
     tool_calls: int
     user_turns: int
     answered: bool
+    tool_results: int = 0  # tool calls whose result was not an error
+    usable: bool = False  # answered after at least one tool call that worked: what stages D and E accept
 
 
 # ----------------------------------------------------------------------------------------- E: rubric

@@ -61,9 +61,15 @@ class _TeacherSession:
 
 
 def summarize_run(trajectory: Trajectory) -> RunSummary:
+    """A run is usable when it ends with a final answer after at least one tool call that returned a
+    result rather than an error: an answer reached only past failing tools (an argument the schema
+    rejects, a tool the mock cannot serve) says nothing about whether the workflow can be carried out,
+    and stage E would build gold actions from calls that never worked."""
+    answered = trajectory.termination == "answer" and bool(trajectory.answer)
+    worked = sum(1 for m in trajectory.messages if m.role == "tool" and not m.error)
     return RunSummary(termination=trajectory.termination, agent_turns=trajectory.counters.agent_turns,
                       tool_calls=trajectory.counters.tool_calls, user_turns=trajectory.counters.user_turns,
-                      answered=trajectory.termination == "answer" and bool(trajectory.answer))
+                      answered=answered, tool_results=worked, usable=answered and worked > 0)
 
 
 def reset_mapping(mocks_dir: Path, task_id: str) -> None:
@@ -78,7 +84,8 @@ def reset_mapping(mocks_dir: Path, task_id: str) -> None:
 
 async def solve(client: Any, task: Task, *, runs: int = DEFAULT_RUNS, max_turns: int = DEFAULT_MAX_TURNS,
                 mocks_dir: Path | None = None, tool_cap: int = TOOL_CONTEXT_CAP) -> list[Trajectory]:
-    """Stage D: ``runs`` teacher episodes; rejects the unit when none ends with a final answer."""
+    """Stage D: ``runs`` teacher episodes; rejects the unit when none is usable (a final answer after at
+    least one tool call that worked, see `summarize_run`)."""
     if mocks_dir is not None:
         reset_mapping(mocks_dir, task.id)
     user = LLMUser(client, stage="D.user")
@@ -90,9 +97,10 @@ async def solve(client: Any, task: Task, *, runs: int = DEFAULT_RUNS, max_turns:
         if policy.failures:
             raise policy.failures[0]
         trajectories.append(trajectory)
-    if not any(summarize_run(t).answered for t in trajectories):
+    if not any(summarize_run(t).usable for t in trajectories):
         ends = ", ".join(f"run {i + 1}: {describe_end(t)}" for i, t in enumerate(trajectories))
-        raise StageRejected("D", "no_successful_run", f"no teacher run reached a final answer ({ends})")
+        raise StageRejected("D", "no_successful_run",
+                            f"no teacher run reached a final answer after a tool call that worked ({ends})")
     return trajectories
 
 
@@ -103,4 +111,9 @@ def describe_end(trajectory: Trajectory) -> str:
         return f"error ({trajectory.meta.get('error', '')[:120]})"
     if trajectory.termination == "answer" and not trajectory.answer:
         return "empty answer"
+    if trajectory.termination == "answer":
+        errors = trajectory.counters.tool_errors
+        worked = sum(1 for m in trajectory.messages if m.role == "tool" and not m.error)
+        if not worked:
+            return f"answer with no working tool call ({trajectory.counters.tool_calls} calls, {errors} errors)"
     return trajectory.termination

@@ -64,10 +64,10 @@ def parse_rubric(text: str, runs: list[Trajectory], slot_names: list[str]) -> Ru
         raise ParseError(validation_reason(exc, "rubric")) from None
     if draft.verdict == "DISCARD":
         return draft
-    answered = [i + 1 for i, t in enumerate(runs) if summarize_run(t).answered]
-    if draft.best_run not in answered:
-        raise ParseError(f"best_run must be the number of a run that ended with a final answer "
-                         f"(one of {answered}), got {draft.best_run!r}")
+    usable = [i + 1 for i, t in enumerate(runs) if summarize_run(t).usable]
+    if draft.best_run not in usable:
+        raise ParseError(f"best_run must be the number of a run that ended with a final answer after a tool "
+                         f"call that worked (one of {usable}), got {draft.best_run!r}")
     if not draft.subgoals:
         raise ParseError("subgoals is empty; list the 2 to 6 required sub-goals of the workflow")
     if len(draft.subgoals) > MAX_SUBGOALS:
