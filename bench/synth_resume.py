@@ -32,28 +32,13 @@ sys.path.insert(0, str(ROOT / "tests" / "synth_llm"))
 
 import synth_fake_teacher as fake  # noqa: E402
 from fakeserver import FakeOpenAIServer  # noqa: E402
+from test_synth_resume import committed_ids as ids_of  # noqa: E402  (the test's reader of committed ids)
+from test_synth_resume import state_files as state_count  # noqa: E402
 
 
 def command(config: Path, personas: Path, out: Path, args: argparse.Namespace) -> list[str]:
     return [sys.executable, "-m", "synthagent.synth.llm", "llm", "--config", str(config), "--personas",
             str(personas), "--out", str(out), "--concurrency", str(args.concurrency), "--max-turns", "10", "--quiet"]
-
-
-def ids_of(out: Path) -> list[str]:
-    ids = []
-    for name in ("tasks.jsonl", "rejected.jsonl"):
-        path = out / name
-        if path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    ids.append(json.loads(line)["id"])
-                except ValueError:
-                    pass
-    return ids
-
-
-def state_count(out: Path) -> int:
-    return sum(1 for _ in (out / "state").rglob("*.json")) if (out / "state").exists() else 0
 
 
 def server(args: argparse.Namespace) -> FakeOpenAIServer:

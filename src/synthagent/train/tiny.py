@@ -79,6 +79,8 @@ class TinyConfig:
     grpo_max_tool_calls: int = 10
     grpo_tasks: int = 400
     grpo_scale_rewards: str = "group"  # TRL's advantage scaling: "group" (GRPO), "batch" or "none" (Dr. GRPO)
+    grpo_iterations: int = 1  # optimizer steps per batch of rollouts (TRL's num_iterations; >1 makes the clip bite)
+    grpo_top_entropy_quantile: float = 1.0  # train only on this fraction of tokens, the highest-entropy ones
     # evaluation
     eval_max_new_tokens: int = 64
     eval_max_turns: int = 10
@@ -333,7 +335,8 @@ def run_grpo(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig, out
                       num_generations=cfg.grpo_generations, max_completion_length=cfg.grpo_max_completion_length,
                       max_tool_calling_iterations=cfg.grpo_max_tool_calls, temperature=cfg.grpo_temperature,
                       beta=0.0, epsilon=0.2, epsilon_high=0.28, loss_type="dapo", logging_steps=1,
-                      scale_rewards=cfg.grpo_scale_rewards,
+                      scale_rewards=cfg.grpo_scale_rewards, num_iterations=cfg.grpo_iterations,
+                      top_entropy_quantile=cfg.grpo_top_entropy_quantile,
                       shuffle_dataset=True)
     kwargs = suite.trainer_kwargs()
     envs_seen: list[Any] = []
