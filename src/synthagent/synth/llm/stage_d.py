@@ -66,10 +66,15 @@ def summarize_run(trajectory: Trajectory) -> RunSummary:
     rejects, a tool the mock cannot serve) says nothing about whether the workflow can be carried out,
     and stage E would build gold actions from calls that never worked."""
     answered = trajectory.termination == "answer" and bool(trajectory.answer)
-    worked = sum(1 for m in trajectory.messages if m.role == "tool" and not m.error)
+    worked = working_tool_results(trajectory)
     return RunSummary(termination=trajectory.termination, agent_turns=trajectory.counters.agent_turns,
                       tool_calls=trajectory.counters.tool_calls, user_turns=trajectory.counters.user_turns,
                       answered=answered, tool_results=worked, usable=answered and worked > 0)
+
+
+def working_tool_results(trajectory: Trajectory) -> int:
+    """How many tool calls of the run returned a result rather than an error."""
+    return sum(1 for m in trajectory.messages if m.role == "tool" and not m.error)
 
 
 def reset_mapping(mocks_dir: Path, task_id: str) -> None:
@@ -111,9 +116,7 @@ def describe_end(trajectory: Trajectory) -> str:
         return f"error ({trajectory.meta.get('error', '')[:120]})"
     if trajectory.termination == "answer" and not trajectory.answer:
         return "empty answer"
-    if trajectory.termination == "answer":
-        errors = trajectory.counters.tool_errors
-        worked = sum(1 for m in trajectory.messages if m.role == "tool" and not m.error)
-        if not worked:
-            return f"answer with no working tool call ({trajectory.counters.tool_calls} calls, {errors} errors)"
+    if trajectory.termination == "answer" and not working_tool_results(trajectory):
+        counters = trajectory.counters
+        return f"answer with no working tool call ({counters.tool_calls} calls, {counters.tool_errors} errors)"
     return trajectory.termination
