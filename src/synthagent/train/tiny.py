@@ -13,8 +13,7 @@
 4. Copy warm-up: a few minutes on a copy task (32 random tokens, then the same 32 again). Without it SFT
    never taught the model to copy: it wrote memorised ids and held-out success stayed at 0, with 2,000 and
    with 16,000 tasks; with it, SFT reached 0.41 to 0.66 on 8,000 tasks and 0.82-0.96 on 16,000 in our runs
-   (docs/training.md). What it
-   teaches is narrower than an induction head (see `copy_batch`).
+   (docs/training.md). What it teaches is narrower than an induction head (see `copy_batch`).
 5. SFT: TRL's SFTTrainer on the gold trajectories in the tool-only protocol, loss on the agent's turns
    (`sft_loss="all"` trains on every token of the episode).
 6. GRPO: TRL's GRPOTrainer with our `environment_factory` (tools + `ask_user`), reward = rubric reward,
