@@ -12,7 +12,8 @@
 3. Model: a randomly initialised Qwen3-architecture causal LM (about a million parameters).
 4. Copy warm-up: a few minutes on a copy task (32 random tokens, then the same 32 again). Without it SFT
    never taught the model to copy: it wrote memorised ids and held-out success stayed at 0, with 2,000 and
-   with 16,000 tasks; with it, SFT reached 0.41 to 0.66 on 8,000 tasks and 0.82-0.96 on 16,000 in our runs
+   with 16,000 tasks; with it, SFT reached 0.41 to 0.66 on 8,000 tasks and 0.82-0.96 on 16,000 with seeds 0
+   and 1, but 0.05 with seed 2, whose warm-up left a model SFT could not teach to copy
    (docs/training.md). What it teaches is narrower than an induction head (see `copy_batch`).
 5. SFT: TRL's SFTTrainer on the gold trajectories in the tool-only protocol, loss on the agent's turns
    (`sft_loss="all"` trains on every token of the episode).
