@@ -64,6 +64,7 @@ class TinyConfig:
     # copy warm-up (before SFT): random token sequences repeated once, loss on the repeat (see copy_batch)
     copy_warmup_steps: int = 1000
     copy_warmup_lr: float = 3e-3
+    copy_warmup_stop_loss: float | None = None  # end the warm-up once the 10-step mean loss is below this
     # SFT
     sft_epochs: float = 1.0
     sft_batch_size: int = 8
@@ -301,7 +302,9 @@ def run_copy_warmup(model: Any, tokenizer: Any, cfg: TinyConfig) -> dict[str, An
         optimizer.step()
         optimizer.zero_grad()
         losses.append(loss.item())
-    return {"steps": cfg.copy_warmup_steps, "seconds": round(time.perf_counter() - start, 1),
+        if cfg.copy_warmup_stop_loss is not None and len(losses) >= 10 and sum(losses[-10:]) / 10 < cfg.copy_warmup_stop_loss:
+            break
+    return {"steps": len(losses), "seconds": round(time.perf_counter() - start, 1),
             "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
 
 
