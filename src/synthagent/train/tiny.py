@@ -69,6 +69,7 @@ class TinyConfig:
     sft_epochs: float = 1.0
     sft_batch_size: int = 8
     sft_lr: float = 3e-3
+    sft_schedule: str = "cosine"  # transformers' lr_scheduler_type: "cosine", "constant_with_warmup", "linear", …
     sft_max_length: int = 1536
     sft_loss: str = "assistant"  # "all": every token of the gold episode; "assistant": the agent's turns only
     # GRPO
@@ -253,8 +254,9 @@ def tokenized(tokenizer: Any, convs: list[dict[str, Any]], max_length: int, loss
     call's arguments (filling other tools' keys with nulls).
 
     loss="all" trains on every token of the episode: tool results and user replies repeat ids and values
-    seen earlier, so the model gets many more examples of the copying it must do in its own turns (a tiny
-    model from scratch learns to copy much sooner that way)."""
+    seen earlier, which looked like extra copying practice, but in the measured recipe it did much worse
+    (26 of 100 held-out tasks after SFT against 96 with "assistant", seed 0): most of what it adds is
+    predicting the user's own fresh values, which cannot be learned."""
     ids, masks = [], []
     for conv in convs:
         out = tokenizer.apply_chat_template(conv["messages"], tools=conv["tools"], tokenize=True, return_dict=True,
@@ -314,7 +316,7 @@ def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyCo
 
     args = SFTConfig(**_common_args(SFTConfig, out / "sft", cfg.seed), num_train_epochs=cfg.sft_epochs,
                      per_device_train_batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_lr,
-                     lr_scheduler_type="cosine", warmup_steps=0.05, logging_steps=10, weight_decay=0.0, max_length=cfg.sft_max_length,
+                     lr_scheduler_type=cfg.sft_schedule, warmup_steps=0.05, logging_steps=10, weight_decay=0.0, max_length=cfg.sft_max_length,
                      packing=False)
     data = Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length, cfg.sft_loss))
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
