@@ -255,7 +255,7 @@ def tokenized(tokenizer: Any, convs: list[dict[str, Any]], max_length: int, loss
 
     loss="all" trains on every token of the episode: tool results and user replies repeat ids and values
     seen earlier, which looked like extra copying practice, but in the measured recipe it did much worse
-    (26 of 100 held-out tasks after SFT against 96 with "assistant", seed 0): most of what it adds is
+    (26 of 100 held-out tasks after SFT against 96 with "assistant", seed 0), likely because much of what it adds is
     predicting the user's own fresh values, which cannot be learned."""
     ids, masks = [], []
     for conv in convs:
