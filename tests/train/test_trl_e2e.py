@@ -78,15 +78,15 @@ def test_copy_batch_is_a_sequence_then_its_repeat_with_the_loss_on_the_repeat():
 def test_copy_warmup_stops_once_the_mean_loss_is_below_the_threshold():
     from dataclasses import replace
 
-    from transformers import PreTrainedTokenizerFast
     from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
 
     vocab = {f"t{i}": i for i in range(64)}
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="t0")),
                                         eos_token="t2", pad_token="t0")
     cfg = replace(TinyConfig.quick(), copy_warmup_steps=40, num_layers=1, hidden_size=32, intermediate_size=64)
     # ln 64 ≈ 4.2: a threshold above it stops after the first full 10-step window, one below 0 never
-    stopped = run_copy_warmup(tiny_qwen3(tokenizer, replace(cfg, copy_warmup_stop_loss=50.0)), tokenizer,
-                              replace(cfg, copy_warmup_stop_loss=50.0))
+    early = replace(cfg, copy_warmup_stop_loss=50.0)
+    stopped = run_copy_warmup(tiny_qwen3(tokenizer, early), tokenizer, early)
     full = run_copy_warmup(tiny_qwen3(tokenizer, cfg), tokenizer, replace(cfg, copy_warmup_stop_loss=-1.0))
     assert stopped["steps"] == 10 and full["steps"] == 40

@@ -255,8 +255,8 @@ def tokenized(tokenizer: Any, convs: list[dict[str, Any]], max_length: int, loss
 
     loss="all" trains on every token of the episode: tool results and user replies repeat ids and values
     seen earlier, which looked like extra copying practice, but in the measured recipe it did much worse
-    (26 of 100 held-out tasks after SFT against 96 with "assistant", seed 0), likely because much of what it adds is
-    predicting the user's own fresh values, which cannot be learned."""
+    (26 of 100 held-out tasks after SFT against 96 with "assistant", seed 0), likely because much of what
+    it adds is predicting the user's own fresh values, which cannot be learned."""
     ids, masks = [], []
     for conv in convs:
         out = tokenizer.apply_chat_template(conv["messages"], tools=conv["tools"], tokenize=True, return_dict=True,
@@ -304,7 +304,8 @@ def run_copy_warmup(model: Any, tokenizer: Any, cfg: TinyConfig) -> dict[str, An
         optimizer.step()
         optimizer.zero_grad()
         losses.append(loss.item())
-        if cfg.copy_warmup_stop_loss is not None and len(losses) >= 10 and sum(losses[-10:]) / 10 < cfg.copy_warmup_stop_loss:
+        stop = cfg.copy_warmup_stop_loss
+        if stop is not None and len(losses) >= 10 and sum(losses[-10:]) / 10 < stop:
             break
     return {"steps": len(losses), "seconds": round(time.perf_counter() - start, 1),
             "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
