@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from synthagent.spec.models import FunctionDef, PrivateSlot, Scalar, ToolSpec
 
@@ -219,8 +219,13 @@ class RunSummary(_Strict):
     tool_calls: int
     user_turns: int
     answered: bool
-    tool_results: int = 0  # tool calls whose result was not an error
-    usable: bool = False  # answered after at least one tool call that worked: what stages D and E accept
+    tool_results: int  # tool calls whose result was not an error
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def usable(self) -> bool:
+        """Answered after at least one tool call that worked: the runs stages D and E accept."""
+        return self.answered and self.tool_results > 0
 
 
 # ----------------------------------------------------------------------------------------- E: rubric

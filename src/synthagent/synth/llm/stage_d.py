@@ -65,11 +65,10 @@ def summarize_run(trajectory: Trajectory) -> RunSummary:
     result rather than an error: an answer reached only past failing tools (an argument the schema
     rejects, a tool the mock cannot serve) says nothing about whether the workflow can be carried out,
     and stage E would build gold actions from calls that never worked."""
-    answered = trajectory.termination == "answer" and bool(trajectory.answer)
-    worked = working_tool_results(trajectory)
     return RunSummary(termination=trajectory.termination, agent_turns=trajectory.counters.agent_turns,
                       tool_calls=trajectory.counters.tool_calls, user_turns=trajectory.counters.user_turns,
-                      answered=answered, tool_results=worked, usable=answered and worked > 0)
+                      answered=trajectory.termination == "answer" and bool(trajectory.answer),
+                      tool_results=working_tool_results(trajectory))
 
 
 def working_tool_results(trajectory: Trajectory) -> int:
