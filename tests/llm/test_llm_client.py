@@ -250,6 +250,39 @@ def test_cache_is_shared_safely_between_processes(tmp_path: Path) -> None:
     assert json.dumps(cache.get("key-0")) == '{"value": 0}'
 
 
+def test_cache_opening_outlasts_a_lock_sqlite_reports_without_waiting(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite can refuse the WAL switch with "database is locked" at once while another process opens or
+    closes the file (it broke a `--workers 2` run in CI); opening tries again, and other errors still raise."""
+    import sqlite3
+
+    real_connect = sqlite3.connect
+
+    class LockedAtFirst(sqlite3.Connection):
+        refusals = 3
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql.startswith("PRAGMA journal_mode") and LockedAtFirst.refusals:
+                LockedAtFirst.refusals -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real_connect(*a, factory=LockedAtFirst, **k))
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    assert LockedAtFirst.refusals == 0
+    cache.put("a", {"text": "kept"})
+    cache.close()
+    assert ResponseCache(tmp_path / "c.sqlite").get("a") == {"text": "kept"}
+
+    class Broken(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real_connect(*a, factory=Broken, **k))
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        ResponseCache(tmp_path / "d.sqlite")
+
+
 def test_cache_writes_behind_and_knows_the_keys_present_at_open(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     writer = ResponseCache(path, flush_interval_s=0.02)

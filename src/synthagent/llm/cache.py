@@ -34,6 +34,9 @@ from typing import Any, Final
 
 from synthagent.llm.jsonfast import canonical_json, dumps_bytes, loads
 
+BUSY_TIMEOUT_S: Final = 60.0
+"""How long a connection waits for another process's lock before giving up."""
+
 CACHE_FORMAT: Final = 2
 """Bumped when the key derivation or the stored record changes, so old entries are never misread
 (2: keys hash orjson's canonical rendering)."""
@@ -62,16 +65,32 @@ class ResponseCache:
         self._closed = False
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None  # started by the first put
-        self._conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False, isolation_level=None)
-        with self._db_lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=60000")
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS completions ("
-                " key TEXT PRIMARY KEY, record TEXT NOT NULL, created REAL NOT NULL)"
-            )
-            self._keys = {row[0] for row in self._conn.execute("SELECT key FROM completions")}
+        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+        self._keys: set[str] = self._open_retrying()
+
+    def _open_retrying(self) -> set[str]:
+        """Set the file up (WAL, the table) and read its keys. SQLite can answer "database is locked" here at
+        once, without waiting out the busy timeout, while another process opens or closes the same file (the
+        WAL switch and the last connection's checkpoint take locks that bypass the busy handler; seen with
+        two `--workers` starting together). Every step is idempotent, so it is tried again until the busy
+        timeout has passed."""
+        deadline, delay = time.monotonic() + BUSY_TIMEOUT_S, 0.01
+        while True:
+            try:
+                with self._db_lock:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                    self._conn.execute("PRAGMA synchronous=NORMAL")
+                    self._conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+                    self._conn.execute(
+                        "CREATE TABLE IF NOT EXISTS completions ("
+                        " key TEXT PRIMARY KEY, record TEXT NOT NULL, created REAL NOT NULL)"
+                    )
+                    return {row[0] for row in self._conn.execute("SELECT key FROM completions")}
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def get(self, key: str) -> dict[str, Any] | None:
         if key not in self._keys:
