@@ -75,18 +75,44 @@ def test_copy_batch_is_a_sequence_then_its_repeat_with_the_loss_on_the_repeat():
     assert not torch.equal(ids[0], ids[1])  # each row its own random sequence
 
 
-def test_copy_warmup_stops_once_the_mean_loss_is_below_the_threshold():
-    from dataclasses import replace
-
+def _word_tokenizer(size: int = 64):
     from tokenizers import Tokenizer, models
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {f"t{i}": i for i in range(64)}
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="t0")),
-                                        eos_token="t2", pad_token="t0")
+    vocab = {f"t{i}": i for i in range(size)}
+    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="t0")),
+                                   eos_token="t2", pad_token="t0")
+
+
+def test_copy_warmup_stops_once_the_mean_loss_is_below_the_threshold():
+    from dataclasses import replace
+
+    tokenizer = _word_tokenizer()
     cfg = replace(TinyConfig.quick(), copy_warmup_steps=40, num_layers=1, hidden_size=32, intermediate_size=64)
     # ln 64 ≈ 4.2: a threshold above it stops after the first full 10-step window, one below 0 never
     early = replace(cfg, copy_warmup_stop_loss=50.0)
     stopped = run_copy_warmup(tiny_qwen3(tokenizer, early), tokenizer, early)
     full = run_copy_warmup(tiny_qwen3(tokenizer, cfg), tokenizer, replace(cfg, copy_warmup_stop_loss=-1.0))
     assert stopped["steps"] == 10 and full["steps"] == 40
+
+
+def test_an_exact_copy_warmup_is_redone_from_the_initial_weights_on_other_sequences():
+    from dataclasses import replace
+
+    tokenizer = _word_tokenizer()
+    cfg = replace(TinyConfig.quick(), copy_warmup_steps=15, num_layers=1, hidden_size=32, intermediate_size=64,
+                  copy_warmup_retries=2)
+    # a threshold above any loss counts every warm-up as exact: all retries run, and the report says so
+    redone = replace(cfg, copy_warmup_exact_loss=100.0)
+    model = tiny_qwen3(tokenizer, redone)
+    result = run_copy_warmup(model, tokenizer, redone)
+    assert result["data_seed"] == cfg.seed + 2000
+    assert [a["data_seed"] for a in result["redone_after"]] == [cfg.seed, cfg.seed + 1000]
+    # the last attempt started from the initial weights: it equals a fresh model's warm-up on those sequences
+    fresh = tiny_qwen3(tokenizer, redone)
+    alone = run_copy_warmup(fresh, tokenizer, replace(cfg, seed=cfg.seed + 2000, copy_warmup_exact_loss=None))
+    assert alone["final_loss"] == result["final_loss"] and alone["first_loss"] == result["first_loss"]
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values()))
+    # a threshold below any loss (or None) never redoes it
+    once = run_copy_warmup(tiny_qwen3(tokenizer, cfg), tokenizer, replace(cfg, copy_warmup_exact_loss=0.0))
+    assert "redone_after" not in once and once["data_seed"] == cfg.seed

@@ -65,6 +65,10 @@ class TinyConfig:
     copy_warmup_steps: int = 1000
     copy_warmup_lr: float = 3e-3
     copy_warmup_stop_loss: float | None = None  # end the warm-up once the 10-step mean loss is below this
+    # a warm-up that ends below this loss has learned an exact fixed-distance copy, which in our runs left SFT
+    # on its plateau: restore the initial weights and redo it on other random sequences (see run_copy_warmup)
+    copy_warmup_exact_loss: float | None = 0.01
+    copy_warmup_retries: int = 2
     # SFT
     sft_epochs: float = 1.0
     sft_batch_size: int = 8
@@ -285,12 +289,10 @@ def copy_batch(vocab_size: int, batch: int, length: int, generator: Any) -> tupl
     return ids, labels
 
 
-def run_copy_warmup(model: Any, tokenizer: Any, cfg: TinyConfig) -> dict[str, Any]:
+def _copy_warmup_once(model: Any, tokenizer: Any, cfg: TinyConfig, data_seed: int) -> dict[str, Any]:
     import torch
 
-    if cfg.copy_warmup_steps <= 0:
-        return {}
-    generator = torch.Generator().manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(data_seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.copy_warmup_lr, weight_decay=0.0)
     model.train()
     start, losses = time.perf_counter(), []
@@ -307,8 +309,37 @@ def run_copy_warmup(model: Any, tokenizer: Any, cfg: TinyConfig) -> dict[str, An
         stop = cfg.copy_warmup_stop_loss
         if stop is not None and len(losses) >= 10 and sum(losses[-10:]) / 10 < stop:
             break
-    return {"steps": len(losses), "seconds": round(time.perf_counter() - start, 1),
+    return {"steps": len(losses), "seconds": round(time.perf_counter() - start, 1), "data_seed": data_seed,
             "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
+
+
+def run_copy_warmup(model: Any, tokenizer: Any, cfg: TinyConfig) -> dict[str, Any]:
+    """The copy warm-up, redone from the same initial weights on other random sequences (up to
+    `copy_warmup_retries` times) while it ends below `copy_warmup_exact_loss`.
+
+    Why: the warm-up ends in one of two states. Mostly its loss is still near 0.1 after 1,000 steps (about 97%
+    of tokens copied); sometimes it reaches an exact copy (loss ≈ 0.003). Every exact warm-up we measured
+    (5 of 5: seed 2, and 8-head models with seeds 0, 1 and 2) was followed by an SFT that sat on the loss ≈ 1
+    plateau for hundreds of steps more (SFT loss 0.29-0.50 at step 800 against 0.05-0.09), and seed 2's run
+    ended at 0.05 held-out success; the same seed with the warm-up redone on other sequences ended near 0.1
+    and SFT was at 0.093 by step 800 (docs/training.md). The check costs nothing when the warm-up is inexact
+    and one more warm-up (about two minutes) when it is not."""
+    if cfg.copy_warmup_steps <= 0:
+        return {}
+    initial = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+    attempts: list[dict[str, Any]] = []
+    for attempt in range(cfg.copy_warmup_retries + 1):
+        if attempt:
+            model.load_state_dict(initial)
+        attempts.append(_copy_warmup_once(model, tokenizer, cfg, cfg.seed + 1000 * attempt))
+        exact = cfg.copy_warmup_exact_loss
+        if exact is None or attempts[-1]["final_loss"] >= exact:
+            break
+    result = dict(attempts[-1])
+    result["seconds"] = round(sum(a["seconds"] for a in attempts), 1)
+    if len(attempts) > 1:
+        result["redone_after"] = [{"data_seed": a["data_seed"], "final_loss": a["final_loss"]} for a in attempts[:-1]]
+    return result
 
 
 def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyConfig, out: Path) -> dict[str, Any]:
