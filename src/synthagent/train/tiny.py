@@ -12,9 +12,9 @@
 3. Model: a randomly initialised Qwen3-architecture causal LM (about a million parameters).
 4. Copy warm-up: a few minutes on a copy task (32 random tokens, then the same 32 again). Without it SFT
    never taught the model to copy: it wrote memorised ids and held-out success stayed at 0, with 2,000 and
-   with 16,000 tasks; with it, SFT reached 0.41 to 0.66 on 8,000 tasks and 0.82-0.96 on 16,000 with seeds 0
-   and 1, but 0.05 with seed 2, whose warm-up left a model SFT could not teach to copy
-   (docs/training.md). What it teaches is narrower than an induction head (see `copy_batch`).
+   with 16,000 tasks; with it, SFT reached 0.41 to 0.66 on 8,000 tasks and 0.82-0.96 on 16,000. A warm-up
+   that ends in an exact copy is redone on other sequences (`run_copy_warmup`): seed 2's did, and its SFT
+   went from 0.05 to 0.90. What it teaches is narrower than an induction head (see `copy_batch`).
 5. SFT: TRL's SFTTrainer on the gold trajectories in the tool-only protocol, loss on the agent's turns
    (`sft_loss="all"` trains on every token of the episode).
 6. GRPO: TRL's GRPOTrainer with our `environment_factory` (tools + `ask_user`), reward = rubric reward,
@@ -318,12 +318,12 @@ def run_copy_warmup(model: Any, tokenizer: Any, cfg: TinyConfig) -> dict[str, An
     `copy_warmup_retries` times) while it ends below `copy_warmup_exact_loss`.
 
     Why: the warm-up ends in one of two states. Mostly its loss is still near 0.1 after 1,000 steps (about 97%
-    of tokens copied); sometimes it reaches an exact copy (loss ≈ 0.003). Every exact warm-up we measured
-    (5 of 5: seed 2, and 8-head models with seeds 0, 1 and 2) was followed by an SFT that sat on the loss ≈ 1
-    plateau for hundreds of steps more (SFT loss 0.29-0.50 at step 800 against 0.05-0.09), and seed 2's run
-    ended at 0.05 held-out success; the same seed with the warm-up redone on other sequences ended near 0.1
-    and SFT was at 0.093 by step 800 (docs/training.md). The check costs nothing when the warm-up is inexact
-    and one more warm-up (about two minutes) when it is not."""
+    of tokens copied); sometimes it reaches an exact copy (loss ≈ 0.003). Each of the four exact warm-ups we
+    measured (seed 2; 8-head models with seeds 0, 1 and 2) was followed by an SFT that sat on the loss ≈ 1
+    plateau for hundreds of steps more (SFT loss 0.27-0.50 at step 800, against 0.05-0.10 after each of the
+    five inexact ones), and seed 2's run ended at 0.05 held-out success. With its warm-up redone on other
+    sequences (ending at 0.095) the same seed reached 0.90 (docs/training.md). The check costs nothing when
+    the warm-up is inexact and one more warm-up (about two minutes) when it is not."""
     if cfg.copy_warmup_steps <= 0:
         return {}
     initial = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
