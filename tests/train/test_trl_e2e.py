@@ -113,6 +113,6 @@ def test_an_exact_copy_warmup_is_redone_from_the_initial_weights_on_other_sequen
     alone = run_copy_warmup(fresh, tokenizer, replace(cfg, seed=cfg.seed + 2000, copy_warmup_exact_loss=None))
     assert alone["final_loss"] == result["final_loss"] and alone["first_loss"] == result["first_loss"]
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values()))
-    # a threshold below any loss (or None) never redoes it
+    # a threshold below any loss never redoes it
     once = run_copy_warmup(tiny_qwen3(tokenizer, cfg), tokenizer, replace(cfg, copy_warmup_exact_loss=0.0))
     assert "redone_after" not in once and once["data_seed"] == cfg.seed
