@@ -327,12 +327,12 @@ def run_copy_warmup(model: Any, tokenizer: Any, cfg: TinyConfig) -> dict[str, An
     if cfg.copy_warmup_steps <= 0:
         return {}
     initial = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+    exact = cfg.copy_warmup_exact_loss
     attempts: list[dict[str, Any]] = []
     for attempt in range(cfg.copy_warmup_retries + 1):
         if attempt:
             model.load_state_dict(initial)
         attempts.append(_copy_warmup_once(model, tokenizer, cfg, cfg.seed + 1000 * attempt))
-        exact = cfg.copy_warmup_exact_loss
         if exact is None or attempts[-1]["final_loss"] >= exact:
             break
     result = dict(attempts[-1])
