@@ -20,6 +20,7 @@ from synthagent.train.tiny import (
     evaluate,
     make_tasks,
     parameter_count,
+    plain_loss_sft_trainer,
     run_copy_warmup,
     run_grpo,
     run_sft,
@@ -116,3 +117,35 @@ def test_an_exact_copy_warmup_is_redone_from_the_initial_weights_on_other_sequen
     # a threshold below any loss never redoes it
     once = run_copy_warmup(tiny_qwen3(tokenizer, cfg), tokenizer, replace(cfg, copy_warmup_exact_loss=0.0))
     assert "redone_after" not in once and once["data_seed"] == cfg.seed
+
+
+def test_the_plain_loss_sft_trainer_computes_trl_s_loss_and_gradients(tmp_path):
+    """The recipe's SFT trainer swaps TRL's fused-head loss for the model's own cross-entropy (faster on a
+    CPU): same loss and same gradients on a batch of gold episodes with the assistant-only mask."""
+    from dataclasses import replace
+
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from synthagent.train.tiny import _common_args, tokenized
+
+    cfg = replace(TinyConfig.quick(), train_tasks=8)
+    train, _ = make_tasks(cfg)
+    convs = conversations(train)
+    tokenizer = train_tokenizer(convs, cfg.vocab_size)
+    data = Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length))
+    args = SFTConfig(**_common_args(SFTConfig, tmp_path, 0), per_device_train_batch_size=4, max_length=cfg.sft_max_length)
+
+    def loss_and_grads(trainer_class):
+        model = tiny_qwen3(tokenizer, cfg)  # same seed: same initial weights
+        trainer = trainer_class(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+        batch = next(iter(trainer.get_train_dataloader()))
+        assert (batch["labels"] == -100).any() and (batch["labels"] != -100).any()  # the mask is in play
+        loss = trainer.compute_loss(model, batch, num_items_in_batch=(batch["labels"][:, 1:] != -100).sum())
+        loss.backward()
+        return loss.item(), [p.grad.clone() for p in model.parameters()]
+
+    trl_loss, trl_grads = loss_and_grads(SFTTrainer)
+    plain_loss, plain_grads = loss_and_grads(plain_loss_sft_trainer())
+    assert plain_loss == pytest.approx(trl_loss, rel=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(trl_grads, plain_grads))

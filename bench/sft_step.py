@@ -1,0 +1,84 @@
+"""SFT step time of `train tiny`: TRL's SFTTrainer loss against the recipe's plain-loss trainer, side by side.
+
+Both run forward and backward (`training_step`, no optimizer step) on the same batches of gold episodes
+(assistant-only loss, the recipe's tokenizer and model shape), alternating rounds so machine noise hits
+both; prints the median seconds per step of each and their ratio. Needs the `train` extra.
+
+Run: `python bench/sft_step.py [--threads 2] [--tasks 80] [--rounds 3]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tasks", type=int, default=80, help="gold episodes (batches of the recipe's SFT batch size)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    import datasets
+    import torch
+    import transformers
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from synthagent.train.tiny import (
+        TinyConfig,
+        _common_args,
+        conversations,
+        make_tasks,
+        plain_loss_sft_trainer,
+        tiny_qwen3,
+        tokenized,
+        train_tokenizer,
+    )
+
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+    torch.set_num_threads(args.threads)
+    cfg = replace(TinyConfig(), train_tasks=args.tasks, eval_tasks=0)
+    train, _ = make_tasks(cfg)
+    convs = conversations(train)
+    tokenizer = train_tokenizer(convs, cfg.vocab_size)
+    data = Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length))
+    out = Path(tempfile.mkdtemp(prefix="sft-step-"))
+    sft_args = SFTConfig(**_common_args(SFTConfig, out, 0), per_device_train_batch_size=cfg.sft_batch_size,
+                         max_length=cfg.sft_max_length)
+
+    trainers = {}
+    for name, cls in (("trl", SFTTrainer), ("plain", plain_loss_sft_trainer())):
+        trainer = cls(model=tiny_qwen3(tokenizer, cfg), args=sft_args, train_dataset=data, processing_class=tokenizer)
+        trainer.current_gradient_accumulation_steps = 1  # set by train(); training_step divides by it
+        trainer.model.train()
+        trainers[name] = trainer
+    batches = list(trainers["trl"].get_train_dataloader())
+    times: dict[str, list[float]] = {name: [] for name in trainers}
+    for _ in range(args.rounds):
+        for name, trainer in trainers.items():
+            for batch in batches:
+                start = time.perf_counter()
+                trainer.training_step(trainer.model, batch)
+                times[name].append(time.perf_counter() - start)
+                trainer.model.zero_grad()
+    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    shape = tuple(batches[0]["input_ids"].shape)
+    print(f"{len(batches)} batches (first {shape}), {args.rounds} rounds, {args.threads} threads")
+    for name, median in medians.items():
+        print(f"{name:>5}: median {median:.4f} s per step over {len(times[name])} steps")
+    print(f"ratio trl / plain: {medians['trl'] / medians['plain']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
