@@ -16,9 +16,10 @@
    that ends in an exact copy is redone on other sequences (`run_copy_warmup`): seed 2's did, and its SFT
    went from 0.05 to 0.90. What it teaches is narrower than an induction head (see `copy_batch`).
 5. SFT: TRL's SFTTrainer on the gold trajectories in the tool-only protocol, loss on the agent's turns
-   (`sft_loss="all"` trains on every token of the episode).
+   (`sft_loss="all"` trains on every token of the episode), computed by the model itself rather than TRL's
+   fused head (`plain_loss_sft_trainer`: the same loss, a 1.5 times faster step on a CPU).
 6. GRPO: TRL's GRPOTrainer with our `environment_factory` (tools + `ask_user`), reward = rubric reward,
-   clip 0.2/0.28 (the paper's), no KL term.
+   clip 0.2/0.28 (the paper's), no KL term, 4 prompts × 8 rollouts a step at a low learning rate.
 7. Held-out evaluation before SFT, after SFT and after GRPO: our runtime, the scripted user, executable
    tools, the scorer, and the model as a local transformers policy with greedy decoding.
 
