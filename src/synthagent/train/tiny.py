@@ -350,7 +350,7 @@ def plain_loss_sft_trainer() -> type:
 
     Why: TRL computes the SFT loss through a chunked "fused" LM head that also yields the entropy and top-1
     accuracy it logs. On a CPU with this tiny model that path made a training step about 1.5 times slower
-    than the model's plain loss (median 0.33 s against 0.21 s for a batch of 8 × 305 tokens, 2 threads;
+    than the model's plain loss (median 0.32 s against 0.21 s for a batch of 8 × 308 tokens, 2 threads;
     `bench/sft_step.py`), which is minutes of a 30-minute recipe. The logs lose TRL's entropy and token
     accuracy; nothing else changes."""
     from trl import SFTTrainer
