@@ -31,7 +31,6 @@ def main() -> None:
     import datasets
     import torch
     import transformers
-    from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
     from synthagent.train.tiny import (
@@ -40,8 +39,8 @@ def main() -> None:
         conversations,
         make_tasks,
         plain_loss_sft_trainer,
+        sft_dataset,
         tiny_qwen3,
-        tokenized,
         train_tokenizer,
     )
 
@@ -52,7 +51,7 @@ def main() -> None:
     train, _ = make_tasks(cfg)
     convs = conversations(train)
     tokenizer = train_tokenizer(convs, cfg.vocab_size)
-    data = Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length))
+    data = sft_dataset(tokenizer, convs, cfg)
     out = Path(tempfile.mkdtemp(prefix="sft-step-"))
     sft_args = SFTConfig(**_common_args(SFTConfig, out, 0), per_device_train_batch_size=cfg.sft_batch_size,
                          max_length=cfg.sft_max_length)

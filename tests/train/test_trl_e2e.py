@@ -124,16 +124,15 @@ def test_the_plain_loss_sft_trainer_computes_trl_s_loss_and_gradients(tmp_path):
     CPU): same loss and same gradients on a batch of gold episodes with the assistant-only mask."""
     from dataclasses import replace
 
-    from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from synthagent.train.tiny import _common_args, tokenized
+    from synthagent.train.tiny import _common_args, sft_dataset
 
     cfg = replace(TinyConfig.quick(), train_tasks=8)
     train, _ = make_tasks(cfg)
     convs = conversations(train)
     tokenizer = train_tokenizer(convs, cfg.vocab_size)
-    data = Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length))
+    data = sft_dataset(tokenizer, convs, cfg)
     args = SFTConfig(**_common_args(SFTConfig, tmp_path, 0), per_device_train_batch_size=4, max_length=cfg.sft_max_length)
 
     def loss_and_grads(trainer_class):

@@ -351,8 +351,10 @@ def plain_loss_sft_trainer() -> type:
     Why: TRL computes the SFT loss through a chunked "fused" LM head that also yields the entropy and top-1
     accuracy it logs. On a CPU with this tiny model that path made a training step about 1.5 times slower
     than the model's plain loss (median 0.32 s against 0.21 s for a batch of 8 × 308 tokens, 2 threads;
-    `bench/sft_step.py`), which is minutes of a 30-minute recipe. The logs lose TRL's entropy and token
-    accuracy; nothing else changes."""
+    `bench/sft_step.py`), which is minutes of a 30-minute recipe. The logs lose TRL's entropy, token accuracy
+    and token count. It is TRL's loss only for what this recipe uses: the plain NLL loss (no label smoothing,
+    no DFT), one process, a dense model (no MoE auxiliary loss), which
+    `test_the_plain_loss_sft_trainer_computes_trl_s_loss_and_gradients` checks."""
     from trl import SFTTrainer
 
     class PlainLossSFTTrainer(SFTTrainer):
@@ -365,16 +367,22 @@ def plain_loss_sft_trainer() -> type:
     return PlainLossSFTTrainer
 
 
-def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyConfig, out: Path) -> dict[str, Any]:
+def sft_dataset(tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyConfig) -> Any:
+    """The SFT rows as a `datasets.Dataset` of input_ids and loss masks (`tokenized`), as the recipe trains."""
     from datasets import Dataset
+
+    return Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length, cfg.sft_loss))
+
+
+def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyConfig, out: Path) -> dict[str, Any]:
     from trl import SFTConfig
 
     args = SFTConfig(**_common_args(SFTConfig, out / "sft", cfg.seed), num_train_epochs=cfg.sft_epochs,
                      per_device_train_batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_lr,
                      lr_scheduler_type=cfg.sft_schedule, warmup_steps=0.05, logging_steps=10, weight_decay=0.0, max_length=cfg.sft_max_length,
                      packing=False)
-    data = Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length, cfg.sft_loss))
-    trainer = plain_loss_sft_trainer()(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+    trainer = plain_loss_sft_trainer()(model=model, args=args, train_dataset=sft_dataset(tokenizer, convs, cfg),
+                                       processing_class=tokenizer)
     start = time.perf_counter()
     result = trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
