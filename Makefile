@@ -27,6 +27,7 @@ demo: $(VENV)/.core
 	$(BIN)/synthagent demo --out demo-out
 
 test: $(VENV)/.test
+	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
 
 # the quick benchmarks; bench/train_tiny.py (about 30 min), bench/synth_resume.py and bench/tau2_scoring.py

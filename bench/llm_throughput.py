@@ -3,7 +3,8 @@
 With every request taking ``latency`` seconds at the server and ``concurrency`` requests in flight, the
 ideal rate is concurrency ÷ latency; the figure reported is the achieved fraction of it (target ≥ 0.90 at
 256 × 200 ms), over the whole run (ramp-up and drain included) and in steady state (the completions
-between the first and the last ``concurrency`` ones). Whatever falls short is client overhead: the SDK, the HTTP pool, our semaphore, accounting
+between the first and the last ``concurrency`` ones). Whatever falls short is client overhead: the SDK,
+the HTTP pool, our semaphore, accounting
 and cache lookups. The server runs in its own process by default, as a real endpoint would, so the
 client's event loop is measured rather than the two sharing one interpreter.
 

@@ -1,7 +1,8 @@
 """Procedural-world speed: generation rate (with self-tests), one tool-call step, scoring one trajectory.
 
 Prints medians over repeated runs on this machine. Rates use process CPU time (time.process_time), so a
-busy machine does not understate the per-core figure; the per-call timings are wall-clock medians. Targets (issue 2): ≥ 500 tasks/s per core including
+busy machine does not understate the per-core figure; the per-call timings are wall-clock medians.
+Targets (issue 2): ≥ 500 tasks/s per core including
 self-tests, ≤ 50 µs per tool-call step, ≤ 1 ms to score a trajectory. Run: `python bench/procedural.py`.
 """
 

@@ -225,7 +225,8 @@ def test_backend_errors_become_observations_and_sessions_are_isolated(tau2_tasks
     backend = Tau2Backend()
     s1, s2 = backend.session(task), backend.session(task)
     for name, args, needle in [("no_such_tool", "{}", "unknown tool"), ("get_user_details", "{not json", "not valid JSON"),
-                               ("get_user_details", "[1]", "JSON object"), ("get_user_details", '{"user_id": "nobody"}', "not found"),
+                               ("get_user_details", "[1]", "JSON object"),
+                               ("get_user_details", '{"user_id": "nobody"}', "not found"),
                                ("get_user_details", '{"wrong": 1}', "Error")]:
         result = s1.call(name, args)
         assert result.error and needle in result.content, (name, result.content)

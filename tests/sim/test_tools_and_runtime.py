@@ -132,6 +132,39 @@ def test_scripted_user_confirms_only_matching_writes():
     assert session.reply(write.text, []).text.startswith("Yes")
 
 
+def test_scripted_user_repeats_a_revealed_detail_and_corrects_a_wrong_proposal_with_what_it_already_said():
+    task = make_task("retail", 1, 5)  # update the address of a stated order, then cancel a hidden one
+    address = task.slot("new_address").value
+    session = ScriptedUser(patience=10).session(task, 0)
+    first = session.reply("What is the new shipping address?", [])
+    assert first.revealed == ["new_address"] and address in first.text
+    again = session.reply("Sorry, what is the new shipping address?", [])
+    assert again.revealed == [] and address in again.text
+    # the stated order id is right, the revealed address miscopied: only the address is restated
+    wrong_address = session.reply("I will call update_shipping_address with order_id=OR-956728, "
+                                  "new_address=999 Elm Court, Fairview. Shall I proceed?", [])
+    assert wrong_address.text.startswith("No") and address in wrong_address.text and "OR-956728" not in wrong_address.text
+    # a miscopied stated value (the order id from the request) is restated too
+    wrong_order = session.reply(f"I will call update_shipping_address with order_id=OR-956000, new_address={address}. "
+                                "Shall I proceed?", [])
+    assert wrong_order.text.startswith("No") and "OR-956728" in wrong_order.text
+    assert session.reply(f"I will call update_shipping_address with order_id=OR-956728, new_address={address}. "
+                         "Shall I proceed?", []).text.startswith("Yes")
+    # the second order's id is still hidden: a wrong proposal is refused without it
+    assert session.reply("What is the reason for cancelling?", []).revealed == ["reason"]
+    hidden = task.slot("order_id_2").value
+    refusal = session.reply("I will call cancel_order with order_id=OR-999999, reason=no longer needed. Shall I proceed?", [])
+    assert refusal.text == "No, that is not what I asked for." and hidden not in refusal.text
+
+
+def test_scripted_user_repeats_count_toward_patience():
+    task = make_task("retail", 1, 5)
+    session = ScriptedUser(patience=3).session(task, 0)
+    assert session.reply("What is the new shipping address?", []).revealed == ["new_address"]
+    replies = [session.reply("What is the new shipping address?", []) for _ in range(3)]
+    assert [r.stop for r in replies] == [False, False, True] and replies[-1].stop_reason == "patience"
+
+
 def test_scripted_user_hangs_up_after_patience():
     traj = run_episode_sync(make_task(), _Scripted([Message(role="assistant", actor="agent", content="Hmm.")] * 5),
                             ScriptedUser(patience=3), ExecutableBackend())

@@ -206,7 +206,8 @@ def test_a_run_is_usable_only_if_it_answered_after_a_tool_call_that_worked() -> 
     assert failed_tools.answered and not failed_tools.usable and failed_tools.tool_results == 0
     assert not summarize_run(_run(False)).usable
     assert describe_end(_run(True, tool_error=True)) == "answer with no working tool call (1 calls, 1 errors)"
-    rubric = {"verdict": "KEEP", "reason": "run 1", "best_run": 1, "subgoals": [{"goal": "Look up", "completion": "called get_x"}],
+    rubric = {"verdict": "KEEP", "reason": "run 1", "best_run": 1,
+              "subgoals": [{"goal": "Look up", "completion": "called get_x"}],
               "interactions": [{"ask": "the record reference", "slot": "record_ref"}]}
     with pytest.raises(ParseError, match=r"tool call that worked \(one of \[2\]\)"):
         parse_rubric(fake.tag("rubric", rubric), [_run(True, tool_error=True), _run(True)], ["record_ref"])

@@ -16,7 +16,8 @@ from testkit import make_task
 
 
 def test_parse_assistant():
-    text = '<think>\nhmm\n</think>\n\nLet me look.\n<tool_call>\n{"name": "get_order", "arguments": {"order_id": "OR-1"}}\n</tool_call>'
+    text = ('<think>\nhmm\n</think>\n\nLet me look.\n'
+            '<tool_call>\n{"name": "get_order", "arguments": {"order_id": "OR-1"}}\n</tool_call>')
     content, calls = parse_assistant(text)
     assert content == "Let me look." and calls == [("get_order", '{"order_id": "OR-1"}')]
     assert parse_assistant("<answer>42</answer>") == ("<answer>42</answer>", [])

@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 pytest.importorskip("trl")
 pytest.importorskip("datasets")
 
-from synthagent.train.tiny import (
+from synthagent.train.tiny import (  # noqa: E402 (after the importorskip above)
     TinyConfig,
     conversations,
     copy_batch,

@@ -106,8 +106,8 @@ def test_agent_loop_episode_routes_calls_and_text_and_scores(tokenizer, level):
         if role == "assistant":
             text = m.content or ""
             if m.tool_calls:
-                text = "Let me check.\n<tool_call>\n" + json.dumps({"name": m.tool_calls[0].function.name,
-                                                                   "arguments": json.loads(m.tool_calls[0].function.arguments)}) + "\n</tool_call>"
+                call = {"name": m.tool_calls[0].function.name, "arguments": json.loads(m.tool_calls[0].function.arguments)}
+                text = "Let me check.\n<tool_call>\n" + json.dumps(call) + "\n</tool_call>"
             conversation.append({"role": "assistant", "content": text})
         else:
             conversation.append({"role": role, "content": m.content})

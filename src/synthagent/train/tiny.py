@@ -101,8 +101,8 @@ class TinyConfig:
     @classmethod
     def quick(cls) -> TinyConfig:
         """Minute-scale settings for the end-to-end test: 32 tasks, a 2-layer model, a few GRPO steps."""
-        return cls(train_tasks=32, eval_tasks=4, copy_warmup_steps=10, vocab_size=2048, hidden_size=128, num_layers=2, num_heads=4,
-                   num_kv_heads=4, intermediate_size=256, sft_epochs=16.0, sft_batch_size=8, sft_lr=5e-3,
+        return cls(train_tasks=32, eval_tasks=4, copy_warmup_steps=10, vocab_size=2048, hidden_size=128, num_layers=2,
+                   num_heads=4, num_kv_heads=4, intermediate_size=256, sft_epochs=16.0, sft_batch_size=8, sft_lr=5e-3,
                    grpo_steps=2, grpo_generations=4, grpo_prompts_per_step=1, grpo_lr=1e-3,
                    grpo_max_completion_length=256, grpo_max_tool_calls=6, grpo_tasks=8, eval_max_new_tokens=64,
                    eval_max_turns=8)
@@ -379,8 +379,8 @@ def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyCo
 
     args = SFTConfig(**_common_args(SFTConfig, out / "sft", cfg.seed), num_train_epochs=cfg.sft_epochs,
                      per_device_train_batch_size=cfg.sft_batch_size, learning_rate=cfg.sft_lr,
-                     lr_scheduler_type=cfg.sft_schedule, warmup_steps=0.05, logging_steps=10, weight_decay=0.0, max_length=cfg.sft_max_length,
-                     packing=False)
+                     lr_scheduler_type=cfg.sft_schedule, warmup_steps=0.05, logging_steps=10, weight_decay=0.0,
+                     max_length=cfg.sft_max_length, packing=False)
     trainer = plain_loss_sft_trainer()(model=model, args=args, train_dataset=sft_dataset(tokenizer, convs, cfg),
                                        processing_class=tokenizer)
     start = time.perf_counter()

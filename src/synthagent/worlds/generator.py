@@ -495,7 +495,8 @@ def _rubric(spec: dict, owner: Param, verify_tool: dict, subgoals: list[Subgoal]
                     f"{k} = {_fmt(v)}" for k, v in match.items()) + ".",
                 check=Check(op="state_equals", args={"table": table, "match": match})))
     interactions = [RubricItem(id=f"interaction-{slot.name}",
-                               criterion=f"The agent asks the user for their {slot.description.removeprefix('the user' + chr(39) + 's ')} "
+                               criterion="The agent asks the user for their "
+                                         f"{slot.description.removeprefix('the user' + chr(39) + 's ')} "
                                          f"and learns it ({slot.value}) before using it.",
                                check=Check(op="revealed_before_use", args={"slot": slot.name, "value": slot.value}))
                     for slot in private if slot.required]

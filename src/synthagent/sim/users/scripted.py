@@ -3,6 +3,14 @@
 It reveals at most one slot per turn and only a slot the agent asked about, confirms a proposed change
 only when the proposal states every value of a change it wants, refuses other proposals, says it does not
 know anything else, and never volunteers. After `patience` unproductive turns in a row it hangs up.
+
+Like a person, it does not go silent on a detail it has already given. Asked again for a revealed slot, it
+repeats the value; refusing a proposal for a change it wants (the proposal names the tool, or it is the
+only change left), it restates the values the proposal got wrong or left out that it has already said, in
+the request or in a reveal. A value still hidden is never restated: the agent must ask for it. Both kinds
+of turn count toward `patience`, so an agent cannot loop on them. Without them a single miscopied detail
+was unrecoverable: after the refusal the user answered every question with "I don't know", and no policy,
+however it learned, could ever correct the change.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ DONT_KNOW = ["Sorry, I don't know that.", "I'm not sure what you mean.", "I don'
              "I can't help with that, sorry."]
 APPROVE = "Yes, please go ahead."
 REFUSE = "No, that is not what I asked for."
+REPEAT = ["As I said, my {label} is {value}.", "I already told you: {value}.", "It's {value}, as I said."]
 
 
 class ScriptedUser:
@@ -55,22 +64,56 @@ class ScriptedUserSession:
                     self.approved.append(action.tool or "")
                     self.unproductive = 0
                     return UserReply(text=APPROVE)
+        asked_again = None
         for slot in self.task.private_info:
-            if slot.name in self.revealed:
+            if not any(k in text for k in slot.keywords):
                 continue
-            if any(k in text for k in slot.keywords):
-                self.revealed.add(slot.name)
-                self.unproductive = 0
-                label = slot.description.removeprefix("the user's ")
-                phrase = self.rng.choice(REVEAL).format(label=label, value=slot.value)
-                return UserReply(text=phrase[0].upper() + phrase[1:], revealed=[slot.name])
+            if slot.name in self.revealed:
+                asked_again = asked_again or slot
+                continue
+            self.revealed.add(slot.name)
+            self.unproductive = 0
+            return UserReply(text=_sentence(self.rng.choice(REVEAL), _label(slot.description), slot.value),
+                             revealed=[slot.name])
         self.unproductive += 1
         if self.unproductive >= self.patience:
             return UserReply(text="I don't think this is going anywhere. Goodbye. ###STOP###", stop=True,
                              stop_reason="patience")
         if wants_confirmation:
-            return UserReply(text=REFUSE)
+            return UserReply(text=self._refusal(text))
+        if asked_again is not None:
+            return UserReply(text=_sentence(self.rng.choice(REPEAT), _label(asked_again.description), asked_again.value))
         return UserReply(text=self.rng.choice(DONT_KNOW))
+
+    def _refusal(self, text: str) -> str:
+        """REFUSE, followed by the values of the wanted change that the proposal got wrong or left out and that
+        the user has already said (in the request or a reveal); a still-hidden value is never restated."""
+        named = [a for a in self.pending if a.tool and (a.tool.lower() in text or a.tool.replace("_", " ") in text)]
+        action = named[0] if named else (self.pending[0] if len(self.pending) == 1 else None)
+        if action is None:
+            return REFUSE
+        said = [s for s in self.task.private_info if s.name in self.revealed]
+        fixes = []
+        for name, value in (action.arguments or {}).items():
+            if mentions(text, value):
+                continue
+            slot = next((s for s in said if str(s.value) == str(value)), None)
+            if slot is not None:
+                fixes.append(f"the {_label(slot.description)} is {value}")
+            elif mentions(self.task.instruction, value):
+                fixes.append(f"the {name.replace('_', ' ')} is {value}")
+        if not fixes:
+            return REFUSE
+        return f"{REFUSE} {_sentence('{value}.', '', ', and '.join(fixes))}"
+
+
+def _label(description: str) -> str:
+    return description.removeprefix("the user's ")
+
+
+def _sentence(template: str, label: str, value: object) -> str:
+    phrase = template.format(label=label, value=value)
+    return phrase[0].upper() + phrase[1:]
 
 
 def _is_write(task: Task, tool: str | None) -> bool:

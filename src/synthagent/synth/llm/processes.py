@@ -2,7 +2,8 @@
 
 One event loop can be CPU-bound before a fast endpoint is: the pipeline spends about half a millisecond of
 CPU per model call (the client layer about a tenth of a millisecond of it), so at 256 calls in flight against
-200 ms of latency (1,280 calls/s) one core has little to spare, and none when other work shares it. Worker *i* runs the units with ``index % K == i`` through ``pipeline.run_units`` with its own LLM
+200 ms of latency (1,280 calls/s) one core has little to spare, and none when other work shares it.
+Worker *i* runs the units with ``index % K == i`` through ``pipeline.run_units`` with its own LLM
 client (a share of ``--concurrency`` and of any token budget) and sends each outcome to the parent through
 a queue; the parent commits them with the same :class:`~synthagent.synth.llm.pipeline.Committer`, so the
 files are the same as a one-process run's. The workers share the output folder: per-unit state files, the
