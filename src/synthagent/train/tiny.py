@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from synthagent.spec.models import Task
+from synthagent.train.slips import SLIP_KEY
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 DIGIT_CHUNKS = [f"{i:0{w}d}" for w in (3, 2, 1) for i in range(10**w)]
@@ -77,6 +78,9 @@ class TinyConfig:
     sft_schedule: str = "cosine"  # transformers' lr_scheduler_type: "cosine", "constant_with_warmup", "linear", …
     sft_max_length: int = 1536
     sft_loss: str = "assistant"  # "all": every token of the gold episode; "assistant": the agent's turns only
+    # fraction of gold episodes whose change is first proposed with one slipped digit chunk, which the scripted
+    # user refuses and corrects (train/slips.py); the slipped turn is left out of the loss
+    sft_recovery: float = 0.0
     # GRPO
     grpo_steps: int = 80
     grpo_generations: int = 8
@@ -132,16 +136,27 @@ def make_tasks(cfg: TinyConfig) -> tuple[list[Task], list[Task]]:
     return train, held
 
 
-def conversations(tasks: list[Task], seed: int = 0) -> list[dict[str, Any]]:
+def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0) -> list[dict[str, Any]]:
     """Gold trajectories in the tool-only protocol, arguments as objects (the template `tojson`s them); each
-    episode has its own user seed, so every way the scripted user words a reveal is in the data."""
+    episode has its own user seed, so every way the scripted user words a reveal is in the data. A
+    `recovery` fraction of them first proposes their change with one slipped detail that the user corrects
+    (`train/slips.py`); the slipped turn is listed under SLIP_KEY and left out of the loss."""
     from synthagent.exports.sft import gold_trajectories
     from synthagent.integrations.trl.protocol import to_tool_protocol, tool_schemas
+    from synthagent.train.slips import recovery_examples
+    from synthagent.worlds import derive_seed
 
     by_id = {t.id: t for t in tasks}
-    return [{"messages": to_tool_protocol(traj.messages, by_id[traj.task_id], structured=True),
-             "tools": tool_schemas(by_id[traj.task_id])}
-            for traj in gold_trajectories(tasks, seed=seed)]
+    rows = []
+    for traj in gold_trajectories(tasks, seed=seed):
+        task = by_id[traj.task_id]
+        messages, slip = recovery_examples(task, traj.messages, recovery,
+                                           random.Random(derive_seed(seed, "slip", task.id)))
+        row = {"messages": to_tool_protocol(messages, task, structured=True), "tools": tool_schemas(task)}
+        if slip is not None:
+            row[SLIP_KEY] = [sum(m["role"] == "assistant" for m in row["messages"][:slip])]
+        rows.append(row)
+    return rows
 
 
 # ---------------------------------------------------------------------------------- tokenizer and model
@@ -270,8 +285,32 @@ def tokenized(tokenizer: Any, convs: list[dict[str, Any]], max_length: int, loss
                                             return_assistant_tokens_mask=True)
         ids.append(list(out["input_ids"])[:max_length])
         mask = list(out["assistant_masks"]) if loss == "assistant" else [1] * len(out["input_ids"])
+        if conv.get(SLIP_KEY):
+            mask = _without_turns(mask, list(out["assistant_masks"]), conv[SLIP_KEY], conv["messages"])
         masks.append(mask[:max_length])
     return {"input_ids": ids, "assistant_masks": masks}
+
+
+def _without_turns(mask: list[int], assistant: list[int], turns: list[int], messages: list[dict[str, Any]]) -> list[int]:
+    """`mask` with the tokens of the given assistant turns (ordinals among the assistant messages) set to 0.
+    A turn is a run of 1s in the template's assistant mask; a template that renders the turns otherwise is
+    an error, not a silently wrong mask."""
+    runs, start = [], None
+    for k, bit in enumerate([*assistant, 0]):
+        if bit and start is None:
+            start = k
+        elif not bit and start is not None:
+            runs.append((start, k))
+            start = None
+    expected = sum(m["role"] == "assistant" for m in messages)
+    if len(runs) != expected:
+        raise ValueError(f"the chat template marks {len(runs)} assistant spans for {expected} assistant messages; "
+                         "cannot leave a slipped turn out of the loss")
+    out = list(mask)
+    for turn in turns:
+        a, b = runs[turn]
+        out[a:b] = [0] * (b - a)
+    return out
 
 
 def copy_batch(vocab_size: int, batch: int, length: int, generator: Any) -> tuple[Any, Any]:
@@ -492,7 +531,7 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
         plain_log(f"[{time.perf_counter() - start:7.1f} s] {line}")
 
     train, held = make_tasks(cfg)
-    rows = conversations(train, cfg.seed)
+    rows = conversations(train, cfg.seed, cfg.sft_recovery)
     log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.difficulty})")
     tokenizer = train_tokenizer(rows, cfg.vocab_size)
     model = tiny_qwen3(tokenizer, cfg)
