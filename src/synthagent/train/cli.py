@@ -82,10 +82,12 @@ def export(
 def train_tiny(
     out: Path = typer.Option(Path("tiny-out"), help="Folder for the model, tokenizer and report.json."),
     domains: str = typer.Option("retail", help="Comma-separated procedural domains."),
-    train_tasks: int | None = typer.Option(None, min=1, help="Training tasks (difficulty 1) [recipe: 16,000]."),
-    eval_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks [recipe: 100]."),
-    grpo_steps: int | None = typer.Option(None, min=0, help="GRPO steps, 0: SFT only [recipe: 80]."),
-    sft_epochs: float | None = typer.Option(None, help="SFT epochs over the gold trajectories [recipe: 1]."),
+    train_tasks: int | None = typer.Option(None, min=1, help="Training tasks (difficulty 1) (recipe: 16,000)."),
+    eval_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks (recipe: 300)."),
+    grpo_steps: int | None = typer.Option(None, min=0, help="GRPO steps, 0: SFT only (recipe: 80)."),
+    sft_epochs: float | None = typer.Option(None, help="SFT epochs over the gold trajectories (recipe: 1)."),
+    sft_recovery: float | None = typer.Option(None, min=0.0, max=1.0, help="Fraction of gold episodes with a slip "
+                                              "the user corrects (recovery demonstrations) (recipe: 0.2)."),
     seed: int = typer.Option(0),
     threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
     quick: bool = typer.Option(False, help="Minute-scale settings (the end-to-end test's)."),
@@ -106,7 +108,8 @@ def train_tiny(
     overrides = {"domains": tuple(d.strip() for d in domains.split(",") if d.strip()), "seed": seed,
                  "threads": threads}
     # unset options keep the recipe's values (TinyConfig), the ones docs/training.md measured
-    given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs}
+    given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
+             "sft_recovery": sft_recovery}
     overrides |= {key: value for key, value in given.items() if value is not None}
     cfg = replace(base, **overrides)
     report = run_tiny(cfg, out, log=lambda line: console.print(line))
