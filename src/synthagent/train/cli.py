@@ -86,8 +86,8 @@ def train_tiny(
     eval_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks (recipe: 300)."),
     grpo_steps: int | None = typer.Option(None, min=0, help="GRPO steps, 0: SFT only (recipe: 80)."),
     sft_epochs: float | None = typer.Option(None, help="SFT epochs over the gold trajectories (recipe: 1)."),
-    sft_recovery: float | None = typer.Option(None, min=0.0, max=1.0, help="Fraction of gold episodes with a slip "
-                                              "the user corrects (recovery demonstrations) (recipe: 0.2)."),
+    sft_recovery: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a gold episode shows a "
+                                              "slip the user corrects (recovery demonstrations) (recipe: 0.2)."),
     seed: int = typer.Option(0),
     threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
     quick: bool = typer.Option(False, help="Minute-scale settings (the end-to-end test's)."),

@@ -17,9 +17,9 @@
    went from 0.05 to 0.90. What it teaches is narrower than an induction head (see `copy_batch`).
 5. SFT: TRL's SFTTrainer on the gold trajectories in the tool-only protocol, loss on the agent's turns
    (`sft_loss="all"` trains on every token of the episode), computed by the model itself rather than TRL's
-   fused head (`plain_loss_sft_trainer`: the same loss, a 1.5 times faster step on a CPU). A fifth of the
-   episodes are recovery demonstrations (`train/slips.py`): a slipped detail, the user's correction, the
-   gold proposal; held-out success after SFT went from 0.66-0.89 to 0.89-0.99 on four seeds.
+   fused head (`plain_loss_sft_trainer`: the same loss, a 1.5 times faster step on a CPU). About one
+   episode in nine is a recovery demonstration (`train/slips.py`): a slipped detail, the user's correction,
+   the gold proposal; held-out success after SFT went from 0.69-0.87 to 0.89-0.99 on four seeds.
 6. GRPO: TRL's GRPOTrainer with our `environment_factory` (tools + `ask_user`), reward = rubric reward,
    clip 0.2/0.28 (the paper's), no KL term, 4 prompts × 8 rollouts a step at a low learning rate.
 7. Held-out evaluation before SFT, after SFT and after GRPO: our runtime, the scripted user, executable
@@ -80,9 +80,10 @@ class TinyConfig:
     sft_schedule: str = "cosine"  # transformers' lr_scheduler_type: "cosine", "constant_with_warmup", "linear", …
     sft_max_length: int = 1536
     sft_loss: str = "assistant"  # "all": every token of the gold episode; "assistant": the agent's turns only
-    # fraction of gold episodes whose change is first proposed with one slipped digit chunk, which the scripted
-    # user refuses and corrects (train/slips.py); the slipped turn is left out of the loss. With 0.2, held-out
-    # success after SFT was 0.89-0.99 on four seeds that reached 0.66-0.89 without (docs/training.md)
+    # probability that a gold episode first proposes its change with one slipped digit chunk, which the scripted
+    # user refuses and corrects (train/slips.py; episodes with no such change stay as they are: 0.2 makes 11.6%
+    # of them demonstrations); the slipped turn is left out of the loss. With 0.2, held-out success after SFT
+    # was 0.89-0.99 on four seeds that reached 0.69-0.87 without on the same tasks (docs/training.md)
     sft_recovery: float = 0.2
     # GRPO
     grpo_steps: int = 80
