@@ -41,31 +41,30 @@ def slipped(value: str, rng: random.Random) -> str | None:
 def with_slip(task: Task, messages: list[Message], rng: random.Random) -> tuple[list[Message], int] | None:
     """(messages with a slipped proposal and the user's correction inserted, index of the slipped message), or
     None when the episode has no proposal the user would correct (no write, or no digits in what it said)."""
-    for i, msg in enumerate(messages[:-1]):
-        reply = messages[i + 1]
-        if msg.actor != "agent" or msg.tool_calls or not asks_confirmation(msg.content) or reply.actor != "user" \
-                or not AFFIRMATIVE.match(reply.content or ""):
-            continue
-        proposal = msg.content or ""
-        action = next((a for a in task.gold if a.kind == "confirm" and a.text == proposal), None)
-        if action is None:
-            return None
-        values = [str(v) for v in (action.arguments or {}).values() if isinstance(v, str) and v in proposal]
-        rng.shuffle(values)
-        session = ScriptedUser().session(task, rng.randrange(2**32))
-        told = " ".join(m.content or "" for m in messages[1:i] if m.actor == "user")
-        session.revealed = {s.name for s in task.private_info if str(s.value) in told}
-        for value in values:
-            wrong = slipped(value, rng)
-            if wrong is None:
-                continue
-            text = proposal.replace(value, wrong)
-            correction = session.reply(text, []).text
-            if correction.startswith(REFUSE) and correction != REFUSE:
-                inserted = [Message(role="assistant", actor="agent", content=text),
-                            Message(role="user", actor="user", content=correction)]
-                return messages[:i] + inserted + messages[i:], i
+    i = next((k for k, (msg, reply) in enumerate(zip(messages, messages[1:]))
+              if msg.actor == "agent" and not msg.tool_calls and asks_confirmation(msg.content)
+              and reply.actor == "user" and AFFIRMATIVE.match(reply.content or "")), None)
+    if i is None:
         return None
+    proposal = messages[i].content or ""
+    action = next((a for a in task.gold if a.kind == "confirm" and a.text == proposal), None)
+    if action is None:
+        return None
+    values = [str(v) for v in (action.arguments or {}).values() if isinstance(v, str) and v in proposal]
+    rng.shuffle(values)
+    session = ScriptedUser().session(task, rng.randrange(2**32))
+    told = " ".join(m.content or "" for m in messages[1:i] if m.actor == "user")
+    session.revealed = {s.name for s in task.private_info if str(s.value) in told}  # what the user has said so far
+    for value in values:
+        wrong = slipped(value, rng)
+        if wrong is None:
+            continue
+        text = proposal.replace(value, wrong)
+        correction = session.reply(text, []).text
+        if correction.startswith(REFUSE) and correction != REFUSE:
+            inserted = [Message(role="assistant", actor="agent", content=text),
+                        Message(role="user", actor="user", content=correction)]
+            return messages[:i] + inserted + messages[i:], i
     return None
 
 

@@ -142,9 +142,10 @@ def make_tasks(cfg: TinyConfig) -> tuple[list[Task], list[Task]]:
 
 def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0) -> list[dict[str, Any]]:
     """Gold trajectories in the tool-only protocol, arguments as objects (the template `tojson`s them); each
-    episode has its own user seed, so every way the scripted user words a reveal is in the data. A
-    `recovery` fraction of them first proposes their change with one slipped detail that the user corrects
-    (`train/slips.py`); the slipped turn is listed under SLIP_KEY and left out of the loss."""
+    episode has its own user seed, so every way the scripted user words a reveal is in the data. With
+    probability `recovery` an episode first proposes its change with one slipped detail that the user
+    corrects, if it has such a change (`train/slips.py`); the slipped turn is listed under SLIP_KEY and left
+    out of the loss."""
     from synthagent.exports.sft import gold_trajectories
     from synthagent.integrations.trl.protocol import to_tool_protocol, tool_schemas
     from synthagent.train.slips import recovery_examples
