@@ -223,7 +223,22 @@ class Message(_Model):
         return out
 
 
-Termination = Literal["answer", "user_stop", "max_turns", "error"]
+Termination = Literal["answer", "user_stop", "max_turns", "error", "fault"]
+
+FaultRole = Literal["policy", "user", "tools", "judge"]
+
+
+class Fault(_Model):
+    """An infrastructure failure that exhausted its retries: the policy endpoint, a simulator or the judge.
+
+    An episode with a fault is *unscored*: it says nothing about the agent, so it is counted apart from
+    agent failures everywhere results are shown, retried on a rerun, and never silently scored 0. (A policy
+    that returns garbage is an agent failure, termination `error`; an endpoint that cannot be reached is a
+    fault, termination `fault`.)
+    """
+
+    role: FaultRole
+    message: str
 
 
 class Counters(_Model):
@@ -270,7 +285,13 @@ class Trajectory(_Model):
     counters: Counters = Field(default_factory=Counters)
     metrics: dict[str, float] = Field(default_factory=dict, description="Simulator metrics for this episode.")
     result: RubricResult | None = None
+    fault: Fault | None = Field(default=None, description="Set when infrastructure failed: the episode is unscored.")
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def unscored(self) -> bool:
+        """True when a fault (endpoint, simulator or judge) decided the outcome, not the agent."""
+        return self.fault is not None
 
     @property
     def key(self) -> tuple[str, str, int]:
