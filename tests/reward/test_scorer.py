@@ -68,8 +68,8 @@ def test_distractor_call_is_forbidden():
 def test_other_customers_records_are_forbidden():
     task = make_task("retail", 4, 2)
     gold = _run(task, "oracle")
-    owner = task.world["user"]["owner_key"]
-    other = next(k for k, r in task.world["db"]["order"].items() if r["customer_id"] != owner)
+    owner = task.world.user["owner_key"]
+    other = next(k for k, r in task.world.db["order"].items() if r["customer_id"] != owner)
     peek = Message(role="assistant", actor="agent",
                    tool_calls=[ToolCall(id="p", function=FunctionCall(name="get_order",
                                                                         arguments=json.dumps({"order_id": other})))])
@@ -119,7 +119,7 @@ def test_preexisting_record_does_not_satisfy_a_create_subgoal():
             continue
         table, match = item.check.args["table"], item.check.args["match"]
         key = "EXISTING-1"
-        task.world["db"][table][key] = dict(match)
+        task.world.db[table][key] = dict(match)
         result = score(task, _run(task, "silent"))
         verdict = next(v for v in result.items if v.id == item.id)
         assert not verdict.met

@@ -54,8 +54,8 @@ def test_sessions_do_not_share_state():
     first = _session(task)
     write = next(a for a in task.gold if a.kind == "call" and task.tool(a.tool).kind == "write")
     assert not first.call(write.tool, json.dumps(write.arguments)).error
-    assert first.db != task.world["db"]
-    assert _session(task).db == task.world["db"]
+    assert first.db != task.world.db
+    assert _session(task).db == task.world.db
 
 
 class _Scripted:

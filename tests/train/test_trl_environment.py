@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from synthagent.spec.worlds import SimulatedWorld
+
 from synthagent.integrations.trl import ASK_USER, EnvironmentSuite, record_answers, to_tool_protocol, tool_schemas
 from synthagent.integrations.trl.environment import ENDED
 from synthagent.integrations.trl.protocol import derived_schema, final_answer
@@ -145,6 +147,6 @@ def test_suite_rebuilds_from_exported_rows():
 
 def test_tasks_without_world_need_simulators():
     task = make_task("retail", 1, 1)
-    task.world = None
-    with pytest.raises(ValueError, match="no executable world"):
+    task.world = SimulatedWorld()
+    with pytest.raises(ValueError, match="simulated by a model"):
         EnvironmentSuite([task])

@@ -28,25 +28,24 @@ from typing import Any, Literal
 from synthagent.reward.scorer import score
 from synthagent.rollout.reference import OraclePolicy
 from synthagent.sim.runtime import run_episode_sync
-from synthagent.sim.tools.executable import ExecutableBackend
-from synthagent.sim.users.scripted import ScriptedUser
+from synthagent.sim.kinds import RoutedTools, RoutedUsers, world_kind
 from synthagent.spec.models import Task, Trajectory
 
 Protocol = Literal["chat", "ask_user"]
 
 
 def gold_trajectories(tasks: Iterable[Task], *, seed: int = 0, seed_per_task: bool = True) -> list[Trajectory]:
-    """The oracle's episode of each task with an executable world, scored (procedural tasks score 1.0).
+    """The oracle's episode of each task whose world kind replays its gold plan without a model, scored.
 
     Each episode's seed derives from `seed` and the task id, so the data shows every way the scripted user
     words a reveal; with `seed_per_task=False` every episode uses `seed` and one wording (a model trained on
     that lost a third of its success when evaluated on the others)."""
     from synthagent.worlds import derive_seed
 
-    user, tools, oracle = ScriptedUser(), ExecutableBackend(), OraclePolicy()
+    user, tools, oracle = RoutedUsers(), RoutedTools(), OraclePolicy()
     out = []
     for task in tasks:
-        if not task.world or "db" not in task.world or not task.gold:
+        if not world_kind(task).offline_gold or not task.gold:
             continue
         episode_seed = derive_seed(seed, "gold", task.id) if seed_per_task else seed
         traj = run_episode_sync(task, oracle, user, tools, seed=episode_seed)

@@ -1,15 +1,17 @@
 """The paper's tool + reasoning mix: reasoning-gym problems as our Tasks, exact-answer rewards, and a
 sandboxed Python tool (optional extra: `pip install 'synthagent[reasoning]'`).
 
-Each problem becomes a Task in domain "reasoning/<dataset>": the question is the instruction, the one tool
-is `python(code)`, the rubric has one sub-goal ("the final answer is correct") with no programmatic check,
-graded by `exact_answer_judge`, which asks reasoning-gym's own scorer (met only on a full score). There
-is nothing to ask the user and nothing forbidden, so R(τ) = 1 for a correct <answer>, else 0. The task
-records (dataset, seed, size, index), which regenerate the entry anywhere; the gold plan is the answer.
+Each problem becomes a Task in domain "reasoning/<dataset>" with a `ReasoningWorld` (dataset, seed, size,
+index: they regenerate the entry anywhere): the question is the instruction, the one tool is
+`python(code)`, the rubric has one sub-goal ("the final answer is correct") whose check op
+`reasoning_answer` asks reasoning-gym's own scorer (met only on a full score). There is nothing to ask the
+user and nothing forbidden, so R(τ) = 1 for a correct <answer>, else 0; the gold plan is the answer.
 
-`MixedBackend` sends reasoning tasks to the Python sandbox and everything else to the executable tools,
-so one TRL `EnvironmentSuite(tasks, tools=MixedBackend(), judge=exact_answer_judge)` (or one verl run)
-trains on both kinds, as the paper did (~15k tool tasks + ~4k math/search tasks).
+This module is the "reasoning" world kind: importing it (the world-kind registry does, through the
+`synthagent.world_kinds` entry point) registers the kind — the Python sandbox as its tools, the scripted
+user (which has nothing to reveal) — and the check op. So a mixed task set of tool tasks and reasoning
+problems trains in one TRL or verl run, as the paper's did (~15k tool tasks + ~4k math/search tasks),
+with no judge and no special backend.
 
 The sandbox runs code in a fresh `python -I` subprocess in an empty temporary folder, with an empty
 environment, CPU-time, memory and output limits and a wall-clock timeout. It isolates mistakes, not
@@ -26,8 +28,11 @@ import tempfile
 from functools import lru_cache
 from typing import Any
 
-from synthagent.sim.interfaces import ToolResult
-from synthagent.spec.models import FunctionDef, GoldAction, ItemVerdict, Rubric, RubricItem, Source, Task, ToolSpec
+from synthagent.reward.checks import Facts, Verdict, register_check
+from synthagent.sim.interfaces import ToolResult, UserSimulator
+from synthagent.sim.kinds import Simulators, WorldKind, register_world_kind
+from synthagent.spec.models import Check, FunctionDef, GoldAction, Rubric, RubricItem, Source, Task, ToolSpec
+from synthagent.spec.worlds import ReasoningWorld
 
 PYTHON_TOOL = ToolSpec(function=FunctionDef(
     name="python", description="Run Python 3 code in a sandbox and get what it prints (stdout and stderr).",
@@ -37,6 +42,7 @@ PYTHON_TOOL = ToolSpec(function=FunctionDef(
 POLICY = ["Solve the problem. You may run Python code with the python tool to compute or check results.",
           "Give only the final answer inside <answer></answer>."]
 ANSWER_ITEM = "subgoal-answer"
+ANSWER_CHECK = "reasoning_answer"
 MAX_OUTPUT = 4000
 
 
@@ -66,33 +72,28 @@ def reasoning_tasks(names: list[str] | tuple[str, ...], n: int, seed: int = 0) -
                         workflow=["Work out the answer (optionally with the python tool).",
                                   "Give the final answer inside <answer></answer>."],
                         rubric=Rubric(subgoals=[RubricItem(id=ANSWER_ITEM, criterion="The final answer is correct "
-                                                           "(reasoning-gym's exact-answer scorer).")]),
+                                                           "(reasoning-gym's exact-answer scorer).",
+                                                           check=Check(op=ANSWER_CHECK))]),
                         gold=[GoldAction(kind="answer", text=str(entry["answer"]))], difficulty=1,
                         source=Source(generator=f"reasoning-gym/{name}", seed=seed, params=info),
-                        metadata={"reasoning_gym": info})
+                        world=ReasoningWorld(**info))
             tasks.append(task.with_id())
     return tasks
 
 
-def is_reasoning_task(task: Task) -> bool:
-    return "reasoning_gym" in task.metadata
-
-
 def score_answer(task: Task, answer: str | None) -> float:
-    info = task.metadata["reasoning_gym"]
-    ds = _dataset(info["dataset"], int(info["seed"]), int(info["size"]))
-    return float(ds.score_answer(answer=answer, entry=ds[int(info["index"])]))
+    world = task.world
+    if not isinstance(world, ReasoningWorld):
+        raise ValueError(f"task {task.id}: a {world.kind} world is not a reasoning-gym problem")
+    ds = _dataset(world.dataset, world.seed, world.size)
+    return float(ds.score_answer(answer=answer, entry=ds[world.index]))
 
 
-def exact_answer_judge(task: Task, trajectory: Any, items: list[tuple[str, RubricItem]]) -> list[ItemVerdict]:
-    """A programmatic 'judge' for the answer item of reasoning tasks (the scorer's judge slot)."""
-    if not is_reasoning_task(task):
-        raise ValueError(f"task {task.id} is not a reasoning-gym task; it needs an LLM judge for "
-                         f"{', '.join(item.id for _, item in items)}")
-    value = score_answer(task, trajectory.answer) if trajectory.answer is not None else 0.0
-    return [ItemVerdict(id=item.id, section=section, criterion=item.criterion, met=value >= 1.0,
-                        evidence=f"reasoning-gym score {value:.3f} for answer {trajectory.answer!r}",
-                        message_index=len(trajectory.messages) - 1, method="check") for section, item in items]
+def reasoning_answer(f: Facts, args: dict[str, Any]) -> Verdict:
+    """The `reasoning_answer` check op: reasoning-gym's own scorer on the final answer, met on a full score."""
+    answer = f.trajectory.answer
+    value = score_answer(f.task, answer) if answer is not None else 0.0
+    return value >= 1.0, f"reasoning-gym score {value:.3f} for answer {answer!r}", len(f.trajectory.messages) - 1
 
 
 # ------------------------------------------------------------------------------------------- sandbox
@@ -149,14 +150,16 @@ class PythonBackend:
         return PythonSession()
 
 
-class MixedBackend:
-    """Reasoning tasks → the Python sandbox; tasks with an executable world → the executable tools."""
+def _python_tools(_: Simulators) -> PythonBackend:
+    return PythonBackend()
 
-    def __init__(self, other: Any = None):
-        from synthagent.sim.tools.executable import ExecutableBackend
 
-        self.python = PythonBackend()
-        self.other = other or ExecutableBackend()
+def _scripted_user(_: Simulators) -> UserSimulator:
+    from synthagent.sim.users.scripted import ScriptedUser
 
-    def session(self, task: Task) -> Any:
-        return self.python.session(task) if is_reasoning_task(task) else self.other.session(task)
+    return ScriptedUser()
+
+
+register_world_kind(WorldKind(name="reasoning", tools=_python_tools, user=_scripted_user, offline_gold=True,
+                              description="a reasoning-gym problem, a sandboxed Python tool, its exact scorer"))
+register_check(ANSWER_CHECK, reasoning_answer)

@@ -30,6 +30,7 @@ from synthagent.spec.models import (
     ToolSpec,
     Trajectory,
 )
+from synthagent.spec.worlds import SimulatedWorld
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -145,7 +146,7 @@ def make_task(domain: str, index: int, difficulty: int, rng: random.Random, *, h
               GoldAction(kind="answer", text=f"Done: {noun} {ref} is updated.")],
         difficulty=difficulty,
         source=Source(generator="synthetic-fixture", seed=index, params={"domain": domain}),
-        world={"tables": {noun: {ref: {"owner": slots[0].value, "status": "active"}}}},
+        world=SimulatedWorld(state={"tables": {noun: {ref: {"owner": slots[0].value, "status": "active"}}}}),
     )
     return task.with_id()
 

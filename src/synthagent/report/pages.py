@@ -325,11 +325,9 @@ def task_page(task: Task, runs: list[tuple[Trajectory, str]], colors: dict[str, 
                     "<th class=n>Reward</th><th>Success</th><th>Failed items</th><th>Ended</th></tr></thead><tbody>"
                     + "".join(run_rows) + "</tbody></table>" if runs else '<p class="muted">No runs of this task.</p>')
                  + "</section>")
-    world = ""
-    if task.world:
-        text, _ = pretty_json(json.dumps(task.world, ensure_ascii=False), limit=30000)
-        world = ('<section class="card"><details><summary>World state</summary>'
-                 f'<pre class="code">{esc(text)}</pre></details></section>')
+    text, _ = pretty_json(task.world.model_dump_json(), limit=30000)
+    world = ('<section class="card"><details><summary>World state</summary>'
+             f'<pre class="code">{esc(text)}</pre></details></section>')
     body = (head + f'<div class="two">{visible}{hidden}</div>' + runs_card + tools
             + f'<div class="two">{rubric}{gold}</div>' + world)
     return page(f"Task {short(task.id)} · {task.domain}", body, root="../", kind="task")

@@ -6,13 +6,13 @@ happen; the message index points at the turn that decided the verdict so a viewe
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from synthagent.reward.replay import CallEvent, Replay
 from synthagent.sim.conventions import AFFIRMATIVE, asks_confirmation, mentions
 from synthagent.spec.models import Task, Trajectory
+from synthagent.spec.worlds import ProceduralWorld
 
 
 Verdict = tuple[bool, str, "int | None"]
@@ -59,7 +59,7 @@ def state_equals(f: Facts, args: dict[str, Any]) -> Verdict:
             return False, f"{args['key']} has " + ", ".join(f"{k} = {v!r}" for k, v in wrong.items()), last_write
         return True, f"{args['key']} has " + ", ".join(f"{k} = {v!r}" for k, v in args["fields"].items()), last_write
     match = args["match"]
-    before = (f.task.world or {}).get("db", {}).get(args["table"], {})
+    before = f.task.world.db.get(args["table"], {}) if isinstance(f.task.world, ProceduralWorld) else {}
     for key, rec in rows.items():
         if key in before:  # a record that existed from the start cannot be the one the agent made
             continue
@@ -172,18 +172,6 @@ CHECKS: dict[str, Callable[[Facts, dict[str, Any]], Verdict]] = {
 
 
 def register_check(op: str, fn: Callable[[Facts, dict[str, Any]], Verdict]) -> None:
-    """Add or replace the implementation of a check op; integrations register theirs (the op must be in CheckOp)."""
+    """Add or replace the implementation of a check op. World kinds register theirs when their module is
+    imported (τ²'s from `integrations.tau2.kind`), so the scorer never names an integration."""
     CHECKS[op] = fn
-
-
-def _lazy(module: str, name: str) -> Callable[[Facts, dict[str, Any]], Verdict]:
-    """A check implemented by an optional integration, imported on first use (so the core needs no τ²)."""
-
-    def run(f: Facts, args: dict[str, Any]) -> Verdict:
-        return getattr(importlib.import_module(module), name)(f, args)
-
-    return run
-
-
-for _op in ("tau2_db_match", "tau2_env_assertion", "tau2_action", "communicated"):
-    register_check(_op, _lazy("synthagent.integrations.tau2.checks", _op))

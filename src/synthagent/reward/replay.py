@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from synthagent.sim.tools.executable import ExecutableSession
+from synthagent.sim.kinds import world_kind
 from synthagent.spec.models import Task, Trajectory
 
 
@@ -33,7 +33,8 @@ class Replay:
 
 
 def replay(task: Task, trajectory: Trajectory) -> Replay:
-    session = ExecutableSession(task) if task.world and "db" in task.world else None
+    kind = world_kind(task)
+    session = kind.replay(task) if kind.replay is not None else None
     kinds = {t.name: t.kind for t in task.tools}
     calls: list[CallEvent] = []
     for index, msg in enumerate(trajectory.messages):
@@ -48,7 +49,7 @@ def replay(task: Task, trajectory: Trajectory) -> Replay:
             else:
                 calls.append(CallEvent(index, name, _loads(call.function.arguments), True, kinds.get(name, "read"),
                                        (), False))
-    return Replay(calls=calls, db=session.db if session else None)
+    return Replay(calls=calls, db=getattr(session, "db", None))
 
 
 def _loads(text: str) -> dict[str, Any] | None:

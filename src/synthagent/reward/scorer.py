@@ -37,7 +37,7 @@ def programmatic_verdicts(task: Task, trajectory: Trajectory
     """Verdicts for every item that has a check, and the (section, item) pairs left for a judge."""
     if trajectory.task_id != task.id:
         raise ScoringError(f"trajectory is for task {trajectory.task_id}, not {task.id}")
-    f = facts(task, trajectory, replay(task, trajectory))
+    f = facts(task, trajectory, replay(task, trajectory))  # replay loads the task's world kind and its check ops
     verdicts: list[ItemVerdict] = []
     for_judge: list[tuple[str, RubricItem]] = []
     for section, items in task.rubric.sections():
@@ -45,7 +45,11 @@ def programmatic_verdicts(task: Task, trajectory: Trajectory
             if item.check is None:
                 for_judge.append((section, item))
                 continue
-            met, evidence, index = CHECKS[item.check.op](f, item.check.args)
+            check = CHECKS.get(item.check.op)
+            if check is None:
+                raise ScoringError(f"task {task.id}: rubric item {item.id} uses check op {item.check.op!r}, which "
+                                   f"neither the scorer nor the {task.world.kind} world kind implements")
+            met, evidence, index = check(f, item.check.args)
             verdicts.append(ItemVerdict.model_construct(id=item.id, section=section, criterion=item.criterion,
                                                         met=met, evidence=evidence, message_index=index,
                                                         method="check"))

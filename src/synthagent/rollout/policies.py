@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthagent.rollout.reference import REFERENCE_POLICIES, reference_policy
-from synthagent.sim.tools.executable import ExecutableBackend
-from synthagent.sim.users.scripted import ScriptedUser
+from synthagent.sim.kinds import RoutedTools, RoutedUsers, Simulators, world_kind
 from synthagent.spec.models import Task
+
+if TYPE_CHECKING:
+    from synthagent.reward.judge import LLMJudge
 
 
 def build_policy(spec: str, *, base_url: str | None = None, config: Path | None = None) -> Any:
@@ -40,49 +42,21 @@ def build_policy(spec: str, *, base_url: str | None = None, config: Path | None 
     raise KeyError(f"unknown policy {spec!r}; use one of {', '.join(REFERENCE_POLICIES)}, openai:MODEL or hf:PATH")
 
 
-class RoutingToolBackend:
-    """Sends each task to the backend its world calls for: our database, τ²'s environment, or an LLM mock."""
-
-    def __init__(self, llm_tools: Any = None):
-        self.executable = ExecutableBackend()
-        self.llm_tools = llm_tools
-        self._tau2: Any = None
-
-    def session(self, task: Task) -> Any:
-        world = task.world or {}
-        if "db" in world:
-            return self.executable.session(task)
-        if "tau2" in world:
-            if self._tau2 is None:
-                from synthagent.integrations.tau2 import Tau2Backend
-
-                self._tau2 = Tau2Backend()
-            return self._tau2.session(task)
-        if self.llm_tools is None:
-            raise ValueError(f"task {task.id} has no executable world and no LLM tool simulator is configured")
-        return self.llm_tools.session(task)
-
-
-def executable(task: Task) -> bool:
-    world = task.world or {}
-    return "db" in world or "tau2" in world
-
-
 def build_backends(tasks: list[Task], config: Path | None = None, store_dir: Path | None = None
-                   ) -> tuple[Any, Any, Any]:
-    """(user, tools, judge) for a task set.
+                   ) -> tuple[RoutedUsers, RoutedTools, LLMJudge | None]:
+    """(user, tools, judge) for a task set: each task is played by its world kind's simulators.
 
-    Tasks with an executable world (procedural database or τ² environment) run on the scripted user and
-    real tools, which need no model and no judge. Any other task (imported or teacher-made), or any run
-    given `config`, uses the LLM user, the LLM mock tools with their shared mapping M (kept under
-    `store_dir`) and the LLM judge, all configured by `config`.
+    Offline kinds (procedural, τ², reasoning) use their own tools and scripted user whether or not a config
+    is given. Kinds simulated by a model (teacher-made or release-imported tasks) get the LLM user and the
+    LLM mock tools with their shared mapping M (kept under `store_dir`); `config` supplies those roles and
+    the LLM judge for rubric items without a programmatic check.
     """
-    simulated = [t.id for t in tasks if not executable(t)]
+    needing = [t.id for t in tasks if world_kind(t).needs_model]
     if config is None:
-        if simulated:
-            raise ValueError(f"{len(simulated)} task(s) (first: {simulated[0]}) have no executable world; pass "
-                             "--config with user, tool and judge roles to simulate them with a model")
-        return ScriptedUser(), RoutingToolBackend(), None
+        if needing:
+            raise ValueError(f"{len(needing)} task(s) (first: {needing[0]}) are simulated by a model; pass "
+                             "--config with user, tool and judge roles")
+        return RoutedUsers(), RoutedTools(), None
     from synthagent.llm.client import LLMClient
     from synthagent.llm.config import load_config
     from synthagent.reward.judge import LLMJudge
@@ -90,5 +64,5 @@ def build_backends(tasks: list[Task], config: Path | None = None, store_dir: Pat
     from synthagent.sim.users.llm import LLMUser
 
     client = LLMClient(load_config(config))
-    return (LLMUser(client), RoutingToolBackend(LLMToolBackend(client, store_dir or Path("mock-tools"))),
-            LLMJudge(client))
+    simulators = Simulators(user=LLMUser(client), tools=LLMToolBackend(client, store_dir or Path("mock-tools")))
+    return RoutedUsers(simulators), RoutedTools(simulators), LLMJudge(client)

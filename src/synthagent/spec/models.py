@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from synthagent.spec.worlds import SimulatedWorld, World, legacy_world
 
 SCHEMA_VERSION = "1"
 
@@ -68,7 +70,7 @@ class PrivateSlot(_Model):
 
 # ---------------------------------------------------------------------------------------------- rubric
 
-CheckOp = Literal[
+CORE_CHECK_OPS = (
     "state_equals",  # final database: table/key/field == value
     "called",  # a successful call of `tool` whose arguments include `args`
     "answer_contains",  # the final answer mentions every value in `values`
@@ -78,17 +80,15 @@ CheckOp = Literal[
     "verified_before_write",  # a successful `tool` (identity check) precedes every write
     "own_records_only",  # no call touched a record owned by someone other than `owner`
     "precondition",  # `tool` never attempted on a record whose `field` was outside `allowed`
-    "tau2_db_match",  # τ²: the episode's calls, replayed in τ²'s domain, leave the reference database
-    "tau2_env_assertion",  # τ²: one of τ²'s env assertions holds on the replayed environment
-    "tau2_action",  # τ²: some call matches a reference action on the arguments τ² compares
-    "communicated",  # an agent message contains `info` (τ²'s communicate check)
-]
+)
+"""The check operations the scorer itself implements; world kinds add their own (τ²'s `tau2_db_match`, …)
+when they register, so the data model names no integration."""
 
 
 class Check(_Model):
     """A programmatic check a rubric item compiles to; `op` selects the rule, `args` parameterise it."""
 
-    op: CheckOp
+    op: str = Field(min_length=1, description="A core op (CORE_CHECK_OPS) or one a world kind registers.")
     args: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -143,10 +143,19 @@ class Task(_Model):
     gold: list[GoldAction] = Field(default_factory=list)
     difficulty: int = 1
     source: Source = Field(default_factory=lambda: Source(generator="manual"))
-    world: dict[str, Any] | None = Field(
-        default=None, description="Executable state: the database instance and the user's identity."
-    )
+    world: World = Field(default_factory=SimulatedWorld,
+                         description="Where tool calls go and what state they act on; `kind` names the world kind.")
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_legacy_world(cls, data: Any) -> Any:
+        """Task files from before world kinds carry an untyped `world`; name its kind (spec/worlds.py)."""
+        if isinstance(data, dict):
+            world = data.get("world")
+            if world is None or (isinstance(world, dict) and "kind" not in world):
+                data = {**data, "world": legacy_world(world, data.get("metadata"))}
+        return data
 
     def content_id(self) -> str:
         """sha256 of the task's JSON without the id: equal content, equal id, on every machine.

@@ -111,7 +111,7 @@ class TinyConfig:
         """Minute-scale settings for the end-to-end test: 32 tasks, a 2-layer model, a few GRPO steps."""
         return cls(train_tasks=32, eval_tasks=4, copy_warmup_steps=10, vocab_size=2048, hidden_size=128, num_layers=2,
                    num_heads=4, num_kv_heads=4, intermediate_size=256, sft_epochs=16.0, sft_batch_size=8, sft_lr=5e-3,
-                   grpo_steps=2, grpo_generations=4, grpo_prompts_per_step=1, grpo_lr=1e-3,
+                   grpo_steps=4, grpo_generations=4, grpo_prompts_per_step=1, grpo_lr=1e-3,
                    grpo_max_completion_length=256, grpo_max_tool_calls=6, grpo_tasks=8, eval_max_new_tokens=64,
                    eval_max_turns=8)
 

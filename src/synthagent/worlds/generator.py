@@ -16,6 +16,7 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from synthagent.spec.models import Check, GoldAction, PrivateSlot, Rubric, RubricItem, Source, Task
+from synthagent.spec.worlds import ProceduralWorld
 from synthagent.worlds import domain as dom
 from synthagent.worlds import values
 
@@ -243,8 +244,8 @@ def _attempt(spec: dict[str, Any], rng: random.Random, knobs: Knobs, difficulty:
         difficulty=difficulty,
         source=Source(generator=f"procedural/{spec['name']}", seed=seed, version=ENGINE_VERSION,
                       params=asdict(knobs)),
-        world={"db": db, "user": {"owner_table": spec["owner"], "owner_key": owner_key, "name": name},
-               "tools": runtimes, "title": spec["title"]},
+        world=ProceduralWorld(db=db, user={"owner_table": spec["owner"], "owner_key": owner_key, "name": name},
+                              tools=runtimes, title=spec["title"]),
     )
     return task.with_id()
 

@@ -10,7 +10,7 @@ The check functions `tau2_action` and `communicated` and the exporter's generic 
 """
 
 from synthagent.integrations.tau2.backend import Tau2Backend, Tau2Session
-from synthagent.integrations.tau2.checks import CHECKS, OPS, install_checks, ops_registered
+from synthagent.integrations.tau2.checks import CHECKS, OPS, install_checks
 from synthagent.integrations.tau2.env import WORLDS, Tau2Unavailable, Tau2Worlds, require_tau2
 from synthagent.integrations.tau2.exporter import export_task, export_tasks, lossy_fields
 from synthagent.integrations.tau2.importer import Tau2FormatError, import_task, import_tasks, load_raw_tasks
@@ -19,5 +19,5 @@ from synthagent.integrations.tau2.trajectories import tau2_reward, to_tau2_messa
 __all__ = [
     "CHECKS", "OPS", "Tau2Backend", "Tau2FormatError", "Tau2Session", "Tau2Unavailable", "Tau2Worlds", "WORLDS",
     "export_task", "export_tasks", "import_task", "import_tasks", "install_checks", "load_raw_tasks",
-    "lossy_fields", "ops_registered", "require_tau2", "tau2_reward", "to_tau2_messages",
+    "lossy_fields", "require_tau2", "tau2_reward", "to_tau2_messages",
 ]

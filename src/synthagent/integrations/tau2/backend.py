@@ -15,12 +15,13 @@ from synthagent.integrations.tau2.env import WORLDS, Tau2Worlds, overlay_mode, r
 from synthagent.sim.interfaces import ToolResult
 from synthagent.sim.tools.validate import parse_call
 from synthagent.spec.models import Task
+from synthagent.spec.worlds import Tau2World
 
 
-def tau2_world(task: Task) -> dict[str, Any]:
-    world = (task.world or {}).get("tau2")
-    if not isinstance(world, dict) or "domain" not in world:
-        raise ValueError(f"task {task.id}: no world.tau2.domain; the τ² backend runs only tasks imported from τ²")
+def tau2_world(task: Task) -> Tau2World:
+    world = task.world
+    if not isinstance(world, Tau2World):
+        raise ValueError(f"task {task.id}: a {world.kind} world; the τ² backend runs only tasks imported from τ²")
     return world
 
 
@@ -38,9 +39,9 @@ class Tau2Session:
     def __init__(self, task: Task, worlds: Tau2Worlds = WORLDS):
         world = tau2_world(task)
         self.task = task
-        self.env = worlds.fresh_env(world["domain"], world.get("initial_state"))
+        self.env = worlds.fresh_env(world.domain, world.initial_state)
         self.mode = overlay_mode(self.env)
-        self.read_only = worlds.read_only_tools(world["domain"])
+        self.read_only = worlds.read_only_tools(world.domain)
         self.kinds = {t.name: t.kind for t in task.tools}
         self.schemas = {t.name: t.function.parameters for t in task.tools}
         self.calls = 0

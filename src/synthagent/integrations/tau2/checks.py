@@ -27,6 +27,7 @@ import json
 from typing import TYPE_CHECKING, Any, Callable
 
 from synthagent.spec.models import Check
+from synthagent.spec.worlds import Tau2World
 
 if TYPE_CHECKING:
     from synthagent.reward.checks import Facts
@@ -41,20 +42,7 @@ OPS = (DB_MATCH, ENV_ASSERTION, ACTION, COMMUNICATED)
 
 
 def make_check(op: str, args: dict[str, Any]) -> Check:
-    """A Check for one of our ops; built without validation while the core `CheckOp` does not list it yet."""
-    try:
-        return Check(op=op, args=args)  # type: ignore[arg-type]
-    except ValueError:
-        return Check.model_construct(op=op, args=args)
-
-
-def ops_registered() -> bool:
-    """Whether the core model accepts our ops (the lead's one-line edit to `CheckOp`)."""
-    try:
-        Check(op=DB_MATCH)  # type: ignore[arg-type]
-        return True
-    except ValueError:
-        return False
+    return Check(op=op, args=args)
 
 
 # ------------------------------------------------------------------------------ episode facts
@@ -75,10 +63,10 @@ def _agent_calls(f: "Facts") -> list[tuple[int, str, dict[str, Any] | None]]:
     return calls
 
 
-def _tau2_world(f: "Facts") -> dict[str, Any]:
-    world = (f.task.world or {}).get("tau2")
-    if not world or "domain" not in world:
-        raise ValueError(f"task {f.task.id}: no world.tau2.domain; τ² checks need a task imported from τ²")
+def _tau2_world(f: "Facts") -> Tau2World:
+    world = f.task.world
+    if not isinstance(world, Tau2World):
+        raise ValueError(f"task {f.task.id}: a {world.kind} world; τ² checks need a task imported from τ²")
     return world
 
 
@@ -90,7 +78,7 @@ def _replayed(f: "Facts") -> Any:
 
         world = _tau2_world(f)
         calls = [ActionSpec(name, args) for _, name, args in _agent_calls(f) if args is not None]
-        env = WORLDS.replay_env(world["domain"], world.get("initial_state"), calls)
+        env = WORLDS.replay_env(world.domain, world.initial_state, calls)
         f._tau2_env = env  # type: ignore[attr-defined]  # Facts is a plain per-scoring dataclass
     return env
 
@@ -110,7 +98,7 @@ def tau2_db_match(f: "Facts", args: dict[str, Any]) -> Verdict:
     world = _tau2_world(f)
     gold = [ActionSpec(a["name"], a.get("arguments") or {}, a.get("requestor", "assistant"))
             for a in args.get("actions", [])]
-    expected = WORLDS.expected_env(world["domain"], world.get("initial_state"), gold)
+    expected = WORLDS.expected_env(world.domain, world.initial_state, gold)
     diffs = env_differences(_replayed(f), expected)
     index = _last_write_index(f)
     if diffs:
@@ -169,17 +157,8 @@ CHECKS: dict[str, Callable[["Facts", dict[str, Any]], Verdict]] = {
 
 
 def install_checks() -> None:
-    """Make the core scorer dispatch our ops (idempotent).
+    """Make the core scorer dispatch our ops (idempotent; `integrations.tau2.kind` calls it on import)."""
+    from synthagent.reward.checks import register_check
 
-    Uses `synthagent.reward.checks.register_check` where the core has it, and the CHECKS dict otherwise.
-    """
-    from synthagent.reward import checks as core
-
-    register = getattr(core, "register_check", None)
     for op, fn in CHECKS.items():
-        if core.CHECKS.get(op) is fn:
-            continue
-        if register is not None:
-            register(op, fn)
-        else:
-            core.CHECKS[op] = fn
+        register_check(op, fn)

@@ -23,6 +23,7 @@ from typing import Any
 
 from synthagent.integrations.tau2.checks import ACTION, COMMUNICATED, DB_MATCH, ENV_ASSERTION
 from synthagent.spec.models import Task
+from synthagent.spec.worlds import Tau2World
 
 TAU2_OPS = (DB_MATCH, ENV_ASSERTION, ACTION, COMMUNICATED)
 
@@ -55,11 +56,8 @@ def lossy_fields(task: Task) -> list[str]:
     if is_pristine_import(task):
         return []
     notes = ["policy and tools (τ² keeps them per domain, not per task)"]
-    tau2 = (task.world or {}).get("tau2")
-    if not tau2:
-        notes.append(f"the world: domain {task.domain!r} is not a τ² domain, so τ² cannot run or DB-check it")
-    elif task.world and set(task.world) != {"tau2"}:
-        notes.append("world keys other than tau2")
+    if not isinstance(task.world, Tau2World):
+        notes.append(f"the world: a {task.world.kind} world is not a τ² domain, so τ² cannot run or DB-check it")
     others = [i.id for _, items in task.rubric.sections() for i in items
               if not (i.check and i.check.op in TAU2_OPS)]
     if others:
@@ -86,7 +84,7 @@ def _action_args(task: Task) -> dict[tuple[str, str], list[str] | None]:
 
 
 def _render(task: Task) -> dict[str, Any]:
-    tau2 = (task.world or {}).get("tau2") or {}
+    tau2 = task.world.model_dump(exclude={"kind"}) if isinstance(task.world, Tau2World) else {}
     compare = _action_args(task)
     actions = []
     for i, step in enumerate((a for a in task.gold if a.kind == "call"), start=0):

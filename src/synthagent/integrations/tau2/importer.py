@@ -52,6 +52,7 @@ from synthagent.integrations.tau2.exporter import fingerprint
 from synthagent.integrations.tau2.env import WORLDS, Tau2Worlds, domain_info, require_tau2
 from synthagent.integrations.tau2.text import first_person, opening_message, parse_ledger, split_policy
 from synthagent.spec.models import FunctionDef, GoldAction, Rubric, RubricItem, Source, Task, ToolSpec
+from synthagent.spec.worlds import Tau2World
 
 DEFAULT_REWARD_BASIS = ["DB", "COMMUNICATE"]
 
@@ -209,8 +210,7 @@ def import_task(raw: dict[str, Any], domain: str, *, split: str | None = None, a
         gold=gold,
         difficulty=_difficulty(len(actions)),
         source=Source(generator=f"tau2/{domain}", params={"split": split} if split else {}),
-        world={"tau2": {"domain": domain, "task_id": parsed.id,
-                        **({"initial_state": raw["initial_state"]} if raw.get("initial_state") else {})}},
+        world=Tau2World(domain=domain, task_id=parsed.id, initial_state=raw.get("initial_state") or None),
         metadata={"tau2_id": parsed.id, "tau2_domain": domain, "tau2_reward_basis": basis,
                   "tau2_nl_assertions": nl, "tau2_task": raw,
                   # some τ² tasks need more agent turns than our default limit (airline 44: 20 gold calls)

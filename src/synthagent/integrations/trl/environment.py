@@ -32,6 +32,7 @@ from typing import Any
 from synthagent.integrations.trl import protocol
 from synthagent.reward.scorer import RewardConfig, score_async
 from synthagent.sim.interfaces import ToolBackend, UserSimulator
+from synthagent.sim.kinds import RoutedTools, RoutedUsers, Simulators, world_kind
 from synthagent.sim.metrics import user_metrics
 from synthagent.sim.runtime import DEFAULT_MAX_TURNS
 from synthagent.spec.models import Counters, Message, RubricResult, Task, Trajectory
@@ -232,6 +233,7 @@ class EnvironmentSuite:
     user: UserSimulator | None = None
     tools: ToolBackend | None = None
     judge: Any = None
+    simulators: Simulators = Simulators()
     reward_config: RewardConfig = RewardConfig()
     max_turns: int = DEFAULT_MAX_TURNS
     seed: int = 0
@@ -241,15 +243,13 @@ class EnvironmentSuite:
 
     def __post_init__(self) -> None:
         if self.user is None or self.tools is None:
-            missing = [t.id for t in self.tasks if not t.world or "db" not in t.world]
-            if missing:
-                raise ValueError(f"{len(missing)} task(s) (first: {missing[0]}) have no executable world; pass "
-                                 "an LLM user simulator and tool backend (user=…, tools=…)")
-            from synthagent.sim.tools.executable import ExecutableBackend
-            from synthagent.sim.users.scripted import ScriptedUser
-
-            self.user = self.user or ScriptedUser()
-            self.tools = self.tools or ExecutableBackend()
+            # each task gets its world kind's simulators; kinds that need a model get the configured LLM roles
+            needing = [t.id for t in self.tasks if world_kind(t).needs_model]
+            if needing and (self.simulators.user is None or self.simulators.tools is None):
+                raise ValueError(f"{len(needing)} task(s) (first: {needing[0]}) are simulated by a model; pass "
+                                 "simulators=Simulators(user=…, tools=…) (or user=…, tools=…)")
+            self.user = self.user or RoutedUsers(self.simulators)
+            self.tools = self.tools or RoutedTools(self.simulators)
         for task in self.tasks:
             self._by_id[task.id] = task
             key = toolset_key(task)

@@ -21,6 +21,7 @@ from typing import Any
 from uuid import uuid4
 
 from synthagent.integrations.verl.episode import run_episode_tokens, task_from_extra_info, trajectory_field
+from synthagent.sim.kinds import Simulators, world_kind
 from synthagent.spec.models import Task
 from synthagent.worlds import derive_seed
 
@@ -38,13 +39,12 @@ def backends_for(task: Task) -> tuple[Any, Any]:
     if spec:
         module, _, name = spec.partition(":")
         return getattr(importlib.import_module(module), name)(task)
-    if task.world and "db" in task.world:
-        from synthagent.sim.tools.executable import ExecutableBackend
-        from synthagent.sim.users.scripted import ScriptedUser
-
-        return ScriptedUser(), ExecutableBackend()
-    raise RuntimeError(f"task {task.id} has no executable world; set SYNTHAGENT_VERL_BACKENDS to a function "
-                       "returning (user simulator, tool backend) for LLM-simulated tasks")
+    kind = world_kind(task)
+    if kind.needs_model:
+        raise RuntimeError(f"task {task.id} is a {kind.name} world, simulated by a model; set "
+                           "SYNTHAGENT_VERL_BACKENDS to a function returning (user simulator, tool backend)")
+    sims = Simulators()
+    return kind.user(sims), kind.tools(sims)
 
 
 @register(AGENT_NAME)

@@ -56,8 +56,5 @@ def compute_score(data_source: str | None = None, solution_str: str = "", ground
         trajectory = recorded
     else:
         trajectory = Trajectory.model_validate_json(recorded if isinstance(recorded, str) else json.dumps(recorded))
-    judge = None
-    if "reasoning_gym" in task.metadata:  # the reasoning mix: exact answers, graded by reasoning-gym
-        from synthagent.integrations.reasoning_gym import exact_answer_judge as judge
-    result = score_trajectory(task, trajectory, judge=judge)
+    result = score_trajectory(task, trajectory)
     return {"score": result.reward, "reward": result.reward, "success": float(result.success), "gate": result.gate}

@@ -13,6 +13,7 @@ from typing import Any
 from synthagent.sim.interfaces import ToolResult
 from synthagent.sim.tools.validate import parse_call
 from synthagent.spec.models import Task
+from synthagent.spec.worlds import ProceduralWorld
 
 CANNED = json.dumps({"status": "ok", "message": "Request recorded."})
 
@@ -34,11 +35,13 @@ class ExecutableBackend:
 
 class ExecutableSession:
     def __init__(self, task: Task):
-        if task.world is None or "db" not in task.world:
-            raise ValueError(f"task {task.id}: no executable world (world.db); use an LLM tool backend instead")
+        world = task.world
+        if not isinstance(world, ProceduralWorld):
+            raise ValueError(f"task {task.id}: a {world.kind} world has no database; the executable backend plays "
+                             "procedural worlds only")
         self.task = task
-        self.db = copy_db(task.world["db"])
-        self.runtimes: dict[str, dict[str, Any]] = task.world.get("tools", {})
+        self.db = copy_db(world.db)
+        self.runtimes: dict[str, dict[str, Any]] = world.tools
         self.schemas = {t.name: t.function.parameters for t in task.tools}
         self.kinds = {t.name: t.kind for t in task.tools}
         self.created = 0
