@@ -42,21 +42,10 @@ def build_policy(spec: str, *, base_url: str | None = None, config: Path | None 
     raise KeyError(f"unknown policy {spec!r}; use one of {', '.join(REFERENCE_POLICIES)}, openai:MODEL or hf:PATH")
 
 
-def build_backends(tasks: list[Task], config: Path | None = None, store_dir: Path | None = None
-                   ) -> tuple[RoutedUsers, RoutedTools, LLMJudge | None]:
-    """(user, tools, judge) for a task set: each task is played by its world kind's simulators.
-
-    Offline kinds (procedural, τ², reasoning) use their own tools and scripted user whether or not a config
-    is given. Kinds simulated by a model (teacher-made or release-imported tasks) get the LLM user and the
-    LLM mock tools with their shared mapping M (kept under `store_dir`); `config` supplies those roles and
-    the LLM judge for rubric items without a programmatic check.
-    """
-    needing = [t.id for t in tasks if world_kind(t).needs_model]
-    if config is None:
-        if needing:
-            raise ValueError(f"{len(needing)} task(s) (first: {needing[0]}) are simulated by a model; pass "
-                             "--config with user, tool and judge roles")
-        return RoutedUsers(), RoutedTools(), None
+def build_simulators(config: Path, store_dir: Path | None = None) -> tuple[Simulators, "LLMJudge"]:
+    """The model-backed roles of one LLM config: the LLM user, the LLM mock tools (their mapping M kept under
+    `store_dir`, shared by every rollout of a task) and the LLM judge. Every runner — rollout, TRL, verl,
+    the server — builds them here, so one YAML file drives the simulators everywhere."""
     from synthagent.llm.client import LLMClient
     from synthagent.llm.config import load_config
     from synthagent.reward.judge import LLMJudge
@@ -65,4 +54,23 @@ def build_backends(tasks: list[Task], config: Path | None = None, store_dir: Pat
 
     client = LLMClient(load_config(config))
     simulators = Simulators(user=LLMUser(client), tools=LLMToolBackend(client, store_dir or Path("mock-tools")))
-    return RoutedUsers(simulators), RoutedTools(simulators), LLMJudge(client)
+    return simulators, LLMJudge(client)
+
+
+def build_backends(tasks: list[Task], config: Path | None = None, store_dir: Path | None = None
+                   ) -> tuple[RoutedUsers, RoutedTools, "LLMJudge | None"]:
+    """(user, tools, judge) for a task set: each task is played by its world kind's simulators.
+
+    Offline kinds (procedural, τ², reasoning) use their own tools and scripted user whether or not a config
+    is given. Kinds simulated by a model (teacher-made or release-imported tasks) get the LLM user and the
+    LLM mock tools with their shared mapping M; `config` supplies those roles and the LLM judge for rubric
+    items without a programmatic check.
+    """
+    needing = [t.id for t in tasks if world_kind(t).needs_model]
+    if config is None:
+        if needing:
+            raise ValueError(f"{len(needing)} task(s) (first: {needing[0]}) are simulated by a model; pass "
+                             "--config with user, tool and judge roles")
+        return RoutedUsers(), RoutedTools(), None
+    simulators, judge = build_simulators(config, store_dir)
+    return RoutedUsers(simulators), RoutedTools(simulators), judge
