@@ -14,7 +14,7 @@ import time
 
 from synthagent.reward.scorer import score
 from synthagent.reward.selftest import self_test
-from synthagent.rollout.reference import OraclePolicy
+from synthagent.sim.reference import OraclePolicy
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser

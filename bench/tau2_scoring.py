@@ -32,7 +32,7 @@ from synthagent.integrations.tau2 import Tau2Backend, import_tasks  # noqa: E402
 from synthagent.integrations.tau2.env import WORLDS, domain_info  # noqa: E402
 from synthagent.integrations.tau2.trajectories import tau2_reward, to_tau2_messages  # noqa: E402
 from synthagent.reward.scorer import score  # noqa: E402
-from synthagent.rollout.reference import OraclePolicy  # noqa: E402
+from synthagent.sim.reference import OraclePolicy  # noqa: E402
 from synthagent.sim.runtime import run_episode_sync  # noqa: E402
 from synthagent.sim.users.scripted import ScriptedUser  # noqa: E402
 from synthagent.spec.models import Task, Trajectory  # noqa: E402

@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 
 from synthagent.rollout.metrics import summarize
-from synthagent.rollout.reference import REFERENCE_POLICIES, reference_policy
+from synthagent.sim.reference import REFERENCE_POLICIES, reference_policy
 from synthagent.rollout.runner import RolloutConfig, rollout
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser

@@ -22,7 +22,7 @@ from synthagent.integrations.tau2.text import first_person, opening_message, par
 from synthagent.reward.checks import facts  # noqa: E402
 from synthagent.reward.replay import replay  # noqa: E402
 from synthagent.reward.scorer import score  # noqa: E402
-from synthagent.rollout.reference import EagerPolicy, OraclePolicy, SilentPolicy  # noqa: E402
+from synthagent.sim.reference import EagerPolicy, OraclePolicy, SilentPolicy  # noqa: E402
 from synthagent.sim.runtime import run_episode_sync  # noqa: E402
 from synthagent.sim.users.scripted import ScriptedUser  # noqa: E402
 from synthagent.spec.models import Message, Task, Trajectory  # noqa: E402

@@ -4,7 +4,7 @@ import pytest
 
 from synthagent.reward.scorer import RewardConfig, ScoringError, aggregate, score
 from synthagent.reward.selftest import self_test
-from synthagent.rollout.reference import reference_policy
+from synthagent.sim.reference import reference_policy
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser

@@ -2,7 +2,7 @@ import asyncio
 import json
 
 from synthagent.rollout.metrics import pass_at_k, pass_hat_k, summarize
-from synthagent.rollout.reference import reference_policy
+from synthagent.sim.reference import reference_policy
 from synthagent.rollout.runner import RolloutConfig, rollout
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser

@@ -1,6 +1,6 @@
 import json
 
-from synthagent.rollout.reference import OraclePolicy
+from synthagent.sim.reference import OraclePolicy
 from synthagent.sim.runtime import extract_answer, run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser

@@ -23,7 +23,7 @@ from synthagent.llm import LLMClient, ParseError  # noqa: E402
 from synthagent.reward.calibrate import calibrate, cohen_kappa  # noqa: E402
 from synthagent.reward.judge import JudgeError, LLMJudge, parse_verdicts, render_transcript  # noqa: E402
 from synthagent.reward.scorer import ScoringError, programmatic_verdicts, score_async  # noqa: E402
-from synthagent.rollout.reference import EagerPolicy, OraclePolicy, RandomPolicy, SilentPolicy  # noqa: E402
+from synthagent.sim.reference import EagerPolicy, OraclePolicy, RandomPolicy, SilentPolicy  # noqa: E402
 from synthagent.reward.cli import register  # noqa: E402
 from synthagent.sim.runtime import run_episode, run_episode_sync  # noqa: E402
 from synthagent.sim.tools.executable import ExecutableBackend  # noqa: E402

@@ -17,7 +17,7 @@ from testkit import make_task  # noqa: E402
 from synthagent.llm import LLMClient  # noqa: E402
 from synthagent.reward.scorer import score  # noqa: E402
 from synthagent.rollout.metrics import attribute  # noqa: E402
-from synthagent.rollout.reference import OraclePolicy  # noqa: E402
+from synthagent.sim.reference import OraclePolicy  # noqa: E402
 from synthagent.sim.runtime import run_episode  # noqa: E402
 from synthagent.sim.tools.executable import ExecutableBackend  # noqa: E402
 from synthagent.sim.users.llm import GREETING, RETRY_NOTE, LLMUser, flip_roles, parse_reply  # noqa: E402

@@ -9,8 +9,8 @@ from testkit import make_task
 
 from synthagent.integrations.synthagent_release import import_release
 from synthagent.reward.scorer import score
-from synthagent.rollout.reference import OraclePolicy
-from synthagent.sim.protocols import (
+from synthagent.sim.reference import OraclePolicy
+from synthagent.integrations.text_protocol import (
     MALFORMED_TOOL_NAME,
     TextProtocolPolicy,
     parse_text_turn,

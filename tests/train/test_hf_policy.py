@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from synthagent.integrations.trl.protocol import ASK_USER, to_tool_protocol
+from synthagent.sim.tool_protocol import ASK_USER, to_tool_protocol
 from synthagent.reward.scorer import score
 from synthagent.rollout.hf_policy import parse_assistant
-from synthagent.rollout.reference import reference_policy
+from synthagent.sim.reference import reference_policy
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser

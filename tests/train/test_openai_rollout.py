@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from fakeserver import FakeOpenAIServer
 from synthagent.cli import app
 from synthagent.rollout.metrics import summarize
-from synthagent.rollout.reference import EagerPolicy, OraclePolicy
+from synthagent.sim.reference import EagerPolicy, OraclePolicy
 from synthagent.spec.io import read_jsonl, write_jsonl
 from synthagent.spec.models import Trajectory
 

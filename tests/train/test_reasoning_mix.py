@@ -16,7 +16,7 @@ from synthagent.integrations.trl import EnvironmentSuite, record_answers  # noqa
 from synthagent.integrations.verl import compute_score  # noqa: E402
 from synthagent.integrations.verl.episode import trajectory_field  # noqa: E402
 from synthagent.reward.scorer import score  # noqa: E402
-from synthagent.rollout.reference import reference_policy  # noqa: E402
+from synthagent.sim.reference import reference_policy  # noqa: E402
 from synthagent.sim.runtime import run_episode_sync  # noqa: E402
 from synthagent.sim.kinds import RoutedTools, RoutedUsers  # noqa: E402
 

@@ -13,9 +13,9 @@ from synthagent.spec.worlds import SimulatedWorld
 
 from synthagent.integrations.trl import ASK_USER, EnvironmentSuite, record_answers, to_tool_protocol, tool_schemas
 from synthagent.integrations.trl.environment import ENDED
-from synthagent.integrations.trl.protocol import derived_schema, final_answer
+from synthagent.sim.tool_protocol import derived_schema, final_answer
 from synthagent.reward.scorer import score
-from synthagent.rollout.reference import reference_policy
+from synthagent.sim.reference import reference_policy
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser

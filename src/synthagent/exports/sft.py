@@ -8,7 +8,7 @@ needs one type for all rows (TRL's SFTTrainer reads a JSON-text `tools` column a
 Two conversation protocols:
 - "chat" (default): the runtime's, as any OpenAI-compatible endpoint sees it — the agent talks to the user
   in plain text and ends with <answer>…</answer>;
-- "ask_user": TRL's tool-only protocol (see `integrations.trl.protocol`) — the agent asks through the
+- "ask_user": TRL's tool-only protocol (see `sim.tool_protocol`) — the agent asks through the
   `ask_user` tool, and tools are shown in the schema TRL derives; use it to SFT a model you then train
   with the TRL environment.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from synthagent.reward.scorer import score
-from synthagent.rollout.reference import OraclePolicy
+from synthagent.sim.reference import OraclePolicy
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.kinds import RoutedTools, RoutedUsers, world_kind
 from synthagent.spec.models import Task, Trajectory
@@ -59,7 +59,7 @@ def sft_record(task: Task, trajectory: Trajectory, protocol: Protocol = "chat") 
         messages = [m.openai() for m in trajectory.messages]
         tools = [t.openai() for t in task.tools]
     elif protocol == "ask_user":
-        from synthagent.integrations.trl.protocol import to_tool_protocol, tool_schemas
+        from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
 
         messages = to_tool_protocol(trajectory.messages, task)
         tools = tool_schemas(task)

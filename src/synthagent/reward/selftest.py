@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from synthagent.reward.scorer import RewardConfig, score
-from synthagent.rollout.reference import EagerPolicy, OraclePolicy, SilentPolicy
+from synthagent.sim.reference import EagerPolicy, OraclePolicy, SilentPolicy
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser

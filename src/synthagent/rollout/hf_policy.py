@@ -6,7 +6,7 @@ blocks (the Hermes / Qwen format most open chat templates use) become tool calls
 `<think>…</think>` block is dropped, the rest is the message text. Greedy decoding by default; with
 `temperature > 0` each (task, seed, turn) gets its own torch seed, so a rerun samples the same tokens.
 
-`protocol="ask_user"` plays a model trained in TRL's tool-only protocol (see `integrations.trl.protocol`)
+`protocol="ask_user"` plays a model trained in TRL's tool-only protocol (see `sim.tool_protocol`)
 inside our runtime: the runtime's plain-text turns are shown to the model as `ask_user` calls and their
 results, an `ask_user` call it makes goes to the user as plain text, and a message without tool calls is
 its final answer (wrapped in <answer></answer> when it forgot the tags).
@@ -52,7 +52,7 @@ def parse_assistant(text: str) -> tuple[str, list[tuple[str, str]]]:
 
 def _structured(message: dict[str, Any]) -> dict[str, Any]:
     if message.get("tool_calls"):
-        from synthagent.integrations.trl.protocol import tool_call_dict
+        from synthagent.sim.tool_protocol import tool_call_dict
 
         message["tool_calls"] = [tool_call_dict(c["function"]["name"], c["function"]["arguments"], c.get("id"),
                                                 structured=True) for c in message["tool_calls"]]
@@ -126,7 +126,7 @@ class _HFSession:
     def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
         self.turn += 1
         if self.policy.protocol == "ask_user":
-            from synthagent.integrations.trl.protocol import to_tool_protocol, tool_schemas
+            from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
 
             conversation = to_tool_protocol(messages, self.task, structured=self.policy.structured_arguments)
             shown = tool_schemas(self.task)
@@ -141,7 +141,7 @@ class _HFSession:
 
     def _message(self, content: str, calls: list[tuple[str, str]]) -> Message:
         if self.policy.protocol == "ask_user":
-            from synthagent.integrations.trl.protocol import ASK_USER, question_of
+            from synthagent.sim.tool_protocol import ASK_USER, question_of
 
             if calls and calls[0][0] == ASK_USER:
                 return Message(role="assistant", actor="agent", content=question_of(calls[0][1]) or "?")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from synthagent.rollout.reference import REFERENCE_POLICIES, reference_policy
+from synthagent.sim.reference import REFERENCE_POLICIES, reference_policy
 from synthagent.sim.kinds import RoutedTools, RoutedUsers, Simulators, world_kind
 from synthagent.spec.models import Task
 

@@ -147,7 +147,7 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0) -> li
     corrects, if it has such a change (`train/slips.py`); the slipped turn is listed under SLIP_KEY and left
     out of the loss."""
     from synthagent.exports.sft import gold_trajectories
-    from synthagent.integrations.trl.protocol import to_tool_protocol, tool_schemas
+    from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
     from synthagent.train.slips import recovery_examples
     from synthagent.worlds import derive_seed
 

@@ -2,7 +2,7 @@
 conversation protocol of `protocol`. Importing this package needs neither torch nor TRL."""
 
 from synthagent.integrations.trl.environment import EnvironmentSuite, SynthAgentEnv, record_answers, toolset_key
-from synthagent.integrations.trl.protocol import ASK_USER, prompt_messages, tool_schemas, to_tool_protocol
+from synthagent.sim.tool_protocol import ASK_USER, prompt_messages, tool_schemas, to_tool_protocol
 
 __all__ = ["ASK_USER", "EnvironmentSuite", "SynthAgentEnv", "prompt_messages", "record_answers", "tool_schemas",
            "to_tool_protocol", "toolset_key"]

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthagent.integrations.trl import protocol
+from synthagent.sim import tool_protocol as protocol
 from synthagent.reward.scorer import RewardConfig, score_async
 from synthagent.sim.interfaces import ToolBackend, UserSimulator
 from synthagent.sim.kinds import RoutedTools, RoutedUsers, Simulators, world_kind
