@@ -1,1 +1,1 @@
-"""Tool backends: executable (procedural database) and, later, LLM mocks with the mapping M."""
+"""Tool backends: executable (a procedural database), LLM mocks with the shared mapping M, argument validation."""
