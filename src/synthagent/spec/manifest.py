@@ -100,3 +100,27 @@ def remove_manifest(path: Path, section: str | None = None) -> None:
     data = _read(path)
     if data.pop(section, None) is not None:
         write_json_atomically(path, data)
+
+
+def partial_tail(path: Path) -> str | None:
+    """The last line of `path` when a crash left it without its newline (the resumer drops it), else None.
+
+    Read from the end only, so checking a large file costs one small read.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    with path.open("rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return None
+        block = min(size, 1 << 20)
+        fh.seek(size - block)
+        tail = fh.read(block)
+    return tail[tail.rfind(b"\n") + 1:].decode("utf-8", errors="replace")
+
+
+def describe_partial(line: str) -> str:
+    """A short, printable description of a dropped partial line."""
+    shown = line if len(line) <= 60 else line[:57] + "..."
+    return f"dropped a partial last line ({len(line.encode('utf-8'))} bytes: {shown!r})"
