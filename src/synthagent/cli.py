@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from synthagent.clitools import console, fail, load_runs, load_tasks
-from synthagent.spec.io import FormatError, read_jsonl
+from synthagent.spec.io import FormatError
 from synthagent.spec.models import Task, Trajectory
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -98,7 +98,7 @@ def synth_procedural(
             bar.update(job, advance=1, status=f"kept {counts['kept']} rejected {counts['rejected']}")
 
         def on_note(text: str) -> None:
-            bar.console.print(escape(text), style="yellow", highlight=False)
+            bar.console.print(escape(text), style="yellow", highlight=False, soft_wrap=True)
 
         try:
             kept, rejected = synthesize_to_file(plan, out, tick, overwrite=overwrite, on_note=on_note)
@@ -111,7 +111,7 @@ def synth_procedural(
 
             fail(undecodable(out, err))
     console.print(escape(f"{kept} tasks written to {out}; {rejected} rejected (reasons in {rejections_path(out)})"),
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
 
 
 @app.command("rollout")
@@ -170,7 +170,7 @@ def rollout_cmd(
             bar.update(job, advance=1, status=f"mean reward {mean:.3f}" + (f", unscored {unscored[0]}" if unscored[0] else ""))
 
         def on_note(text: str) -> None:
-            bar.console.print(escape(text), style="yellow", highlight=False)
+            bar.console.print(escape(text), style="yellow", highlight=False, soft_wrap=True)
             if text.startswith("resumed"):
                 bar.update(job, advance=int(text.split()[1]))
 
@@ -241,7 +241,7 @@ def fail_on_unscored(summary: dict, threshold: float) -> None:
         if n and bad / n > threshold:
             console.print(f"[bold red]error:[/] {escape(policy)}: {bad} of {n} episode(s) unscored "
                           f"(more than --max-unscored {threshold:g}); first fault: {escape(s.get('first_fault', ''))}. "
-                          "Fix the endpoint and rerun: unscored episodes are retried.", highlight=False)
+                          "Fix the endpoint and rerun: unscored episodes are retried.", highlight=False, soft_wrap=True)
             raise typer.Exit(3)
 
 
@@ -263,7 +263,7 @@ def print_summary(summary: dict) -> None:
         if s.get("unscored"):
             faults = ", ".join(f"{role} {n}" for role, n in s.get("faults", {}).items())
             console.print(f"[yellow]{escape(policy)}: {s['unscored']} unscored episode(s) ({escape(faults)}), not "
-                          f"counted above; first error: {escape(s.get('first_fault', ''))}[/]", highlight=False)
+                          f"counted above; first error: {escape(s.get('first_fault', ''))}[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()

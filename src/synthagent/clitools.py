@@ -17,13 +17,13 @@ console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one error line and exit: the message is user text (paths, options), so it is never markup."""
-    console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def note(message: str, style: str = "yellow") -> None:
     """One line to stderr in `style`; the text is escaped, so `[/]` in a path prints as itself."""
-    console.print(f"[{style}]{escape(message)}[/]", highlight=False)
+    console.print(f"[{style}]{escape(message)}[/]", highlight=False, soft_wrap=True)
 
 
 def undecodable(path: Path, err: UnicodeDecodeError) -> str:
