@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from synthagent.spec.io import FormatError, read_jsonl
 from synthagent.spec.models import Task, Trajectory
@@ -15,22 +16,64 @@ console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    """Print one error line and exit: the message is user text (paths, options), so it is never markup."""
+    console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
-def load_tasks(path: Path) -> list[Task]:
+def note(message: str, style: str = "yellow") -> None:
+    """One line to stderr in `style`; the text is escaped, so `[/]` in a path prints as itself."""
+    console.print(f"[{style}]{escape(message)}[/]", highlight=False, soft_wrap=True)
+
+
+def undecodable(path: Path, err: UnicodeDecodeError) -> str:
+    """Name the file and the first line that is not UTF-8 (a binary file given where JSONL was expected)."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return f"{path}:{number}: not UTF-8 text (byte {bad.start + 1} of the line: {bad.reason}); expected JSONL"
+    return f"{path}: not UTF-8 text ({err.reason}); expected JSONL"
+
+
+def _read(path: Path, model: type) -> list:
+    if path.is_dir():
+        fail(f"{path}: is a folder; expected a JSONL file")
     try:
-        return read_jsonl(path, Task)
-    except (FormatError, OSError, UnicodeDecodeError) as err:
+        return read_jsonl(path, model)
+    except UnicodeDecodeError as err:
+        fail(undecodable(path, err))
+    except (FormatError, OSError) as err:
         fail(str(err))
 
 
+def load_tasks(path: Path) -> list[Task]:
+    """Tasks of a JSONL file, each id once (a repeated id is reported and its later copies dropped)."""
+    tasks = _read(path, Task)
+    if not tasks:
+        fail(f"{path}: no tasks in the file; nothing to do")
+    seen: set[str] = set()
+    unique = []
+    for task in tasks:
+        if task.id not in seen:
+            seen.add(task.id)
+            unique.append(task)
+    if len(unique) < len(tasks):
+        note(f"{path}: {len(tasks) - len(unique)} duplicate task id(s) ignored (each task counts once)")
+    return unique
+
+
 def load_runs(paths: list[Path]) -> list[Trajectory]:
+    """Runs of the files, one per (task, policy, sample): a key read twice counts once (the later record)."""
+    from synthagent.rollout.metrics import unique_runs
+
     runs: list[Trajectory] = []
     for path in paths:
-        try:
-            runs.extend(read_jsonl(path, Trajectory))
-        except (FormatError, OSError, UnicodeDecodeError) as err:
-            fail(str(err))
-    return runs
+        runs.extend(_read(path, Trajectory))
+    if not runs:
+        fail(f"{', '.join(map(str, paths))}: no runs in the file(s); nothing to do")
+    unique, duplicates = unique_runs(runs)
+    if duplicates:
+        note(f"{duplicates} duplicate run(s) of the same (task, policy, sample) ignored (each counts once)")
+    return unique

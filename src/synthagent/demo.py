@@ -25,19 +25,20 @@ from synthagent.synth.procedural import ProceduralPlan, synthesize_to_file
 from synthagent.worlds import domain_names
 
 
-def run_demo(out: Path, per_domain: int = 5, seed: int = 0, console: Console | None = None
-             ) -> tuple[dict[str, Any], Path | None]:
+def run_demo(out: Path, per_domain: int = 5, seed: int = 0, console: Console | None = None, *,
+             overwrite: bool = False) -> tuple[dict[str, Any], Path | None]:
+    """Raises `ManifestMismatch` when `out` holds a demo made with another seed (`overwrite` starts again)."""
     console = console or Console(stderr=True)
     out.mkdir(parents=True, exist_ok=True)
     names = tuple(domain_names())
     plan = ProceduralPlan(domains=names, n=per_domain * len(names), seed=seed)
     tasks_path, runs_path = out / "tasks.jsonl", out / "runs.jsonl"
-    kept, rejected = synthesize_to_file(plan, tasks_path)
+    kept, rejected = synthesize_to_file(plan, tasks_path, overwrite=overwrite)
     tasks = read_jsonl(tasks_path, Task)
-    console.print(f"tasks: {len(tasks)} in {len(names)} domains ({kept} new, {rejected} rejected)")
+    console.print(f"tasks: {len(tasks)} in {len(names)} domains ({kept} new, {rejected} rejected)", markup=False)
     for name in REFERENCE_POLICIES:
         asyncio.run(rollout(tasks, reference_policy(name), ScriptedUser(), ExecutableBackend(), runs_path,
-                            RolloutConfig(k=1, seed=seed)))
+                            RolloutConfig(k=1, seed=seed, overwrite=overwrite)))
     task_ids = {t.id for t in tasks}
     runs = [r for r in read_jsonl(runs_path, Trajectory) if r.task_id in task_ids]
     full = summarize(runs)

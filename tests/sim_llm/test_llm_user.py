@@ -160,8 +160,10 @@ def test_empty_after_all_attempts_is_a_recorded_fault():
         assert server.request_count == 3
     last = traj.messages[-1]
     assert last.actor == "user" and last.error and last.content == ""
-    assert traj.termination == "user_stop" and traj.meta["stop_reason"] == "fault"
-    assert traj.metrics["user_faults"] == 1 and traj.metrics["premature_stop"] == 1
+    # the simulator failed after its retries: the episode is unscored, not the agent's failure
+    assert traj.termination == "fault" and traj.meta["stop_reason"] == "fault"
+    assert traj.unscored and traj.fault.role == "user" and "no usable reply (3 attempt(s))" in traj.fault.message
+    assert traj.metrics["user_faults"] == 1 and traj.metrics["premature_stop"] == 0
     assert attribute(traj) == "user_simulator"
 
 

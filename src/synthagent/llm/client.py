@@ -36,16 +36,13 @@ import openai
 
 from synthagent.llm.cache import ResponseCache, cache_key
 from synthagent.llm.config import LLMConfig, RoleConfig
+from synthagent.llm.errors import LLMError
 from synthagent.llm.jsonfast import JSONDecodeError, dumps_bytes, loads
 from synthagent.llm.transport import KeepAliveTransport, httpx
 
 RETRYABLE_STATUS: Final = frozenset({408, 409, 425, 429})
 USAGE_FIELDS: Final = ("prompt", "completion", "calls", "retries", "cache_hits", "cached_prompt",
                        "cached_completion", "failures")
-
-
-class LLMError(RuntimeError):
-    """Base class of the errors this layer raises."""
 
 
 class BudgetExceeded(LLMError):

@@ -31,10 +31,36 @@ def attribute(t: Trajectory) -> str:
     return "agent"
 
 
+def unique_runs(runs: Iterable[Trajectory]) -> tuple[list[Trajectory], int]:
+    """One run per (task, policy, sample), the last one read winning; and how many duplicates were dropped.
+
+    The same file passed twice, or two files that overlap, must not count an episode twice (pass^4 from
+    k=2); a later record of a key is a rerun of it, so it replaces the earlier one.
+    """
+    by_key: dict[tuple[str, str, int], Trajectory] = {}
+    total = 0
+    for t in runs:
+        total += 1
+        by_key.pop(t.key, None)  # re-insert: the survivor keeps the position of its last occurrence
+        by_key[t.key] = t
+    return list(by_key.values()), total - len(by_key)
+
+
+def _faults(runs: list[Trajectory]) -> dict[str, Any]:
+    """Unscored episodes: how many, by failing role, and the first error message (what a user must fix)."""
+    faulted = [t for t in runs if t.unscored]
+    if not faulted:
+        return {"unscored": 0}
+    by_role: dict[str, int] = defaultdict(int)
+    for t in faulted:
+        by_role[t.fault.role] += 1
+    return {"unscored": len(faulted), "faults": dict(sorted(by_role.items())), "first_fault": faulted[0].fault.message}
+
+
 def _summarize(runs: list[Trajectory]) -> dict[str, Any]:
-    scored = [t for t in runs if t.result is not None]
+    scored = [t for t in runs if t.result is not None and not t.unscored]
     if not scored:
-        return {"n": len(runs), "scored": 0}
+        return {"n": len(runs), "scored": 0, **_faults(runs)}
     per_task: dict[str, list[bool]] = defaultdict(list)
     for t in scored:
         per_task[t.task_id].append(t.result.success)
@@ -42,6 +68,7 @@ def _summarize(runs: list[Trajectory]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "n": len(runs),
         "scored": len(scored),
+        **_faults(runs),
         "tasks": len(per_task),
         "mean_reward": round(sum(t.result.reward for t in scored) / len(scored), 4),
         "success_rate": round(sum(t.result.success for t in scored) / len(scored), 4),

@@ -5,34 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from synthagent.sim.reference import REFERENCE_POLICIES, reference_policy
+from synthagent.rollout.openai_policy import PolicyOptions
 from synthagent.sim.kinds import RoutedTools, RoutedUsers, Simulators, world_kind
+from synthagent.sim.reference import REFERENCE_POLICIES, reference_policy
 from synthagent.spec.models import Task
 
 if TYPE_CHECKING:
     from synthagent.reward.judge import LLMJudge
 
 
-def build_policy(spec: str, *, base_url: str | None = None, config: Path | None = None) -> Any:
+def build_policy(spec: str, *, base_url: str | None = None, config: Path | None = None,
+                 options: PolicyOptions | None = None) -> Any:
     if spec in REFERENCE_POLICIES:
         return reference_policy(spec)
     if spec.startswith("openai:"):
-        from synthagent.llm.client import LLMClient
-        from synthagent.llm.config import LLMConfig, load_config
-        from synthagent.rollout.openai_policy import OpenAIPolicy
+        from synthagent.rollout.openai_policy import openai_policy
 
-        model = spec.split(":", 1)[1]
-        if not model:
-            raise ValueError("openai:MODEL needs a model name, e.g. openai:Qwen/Qwen3-8B")
-        if config is not None:
-            cfg = load_config(config)
-        elif base_url:
-            cfg = LLMConfig.for_endpoint(base_url, model)
-        else:
-            raise ValueError("openai:MODEL needs --base-url or --config")
-        if config is not None and base_url:
-            cfg = LLMConfig.for_endpoint(base_url, model)
-        return OpenAIPolicy(LLMClient(cfg), model)
+        return openai_policy(spec.split(":", 1)[1], base_url=base_url, config=config, options=options or PolicyOptions())
     if spec.startswith("hf:"):
         from synthagent.rollout.hf_policy import HFPolicy
 

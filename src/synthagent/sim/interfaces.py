@@ -35,6 +35,8 @@ class ToolResult:
     owners: tuple[str, ...] = ()
     precondition_violation: bool = False
     cache_hit: bool | None = None
+    fault: str | None = None
+    """Set when the tool simulator itself failed for good (endpoint down): the episode is unscored."""
 
 
 class ToolSession(Protocol):
@@ -55,6 +57,8 @@ class UserReply:
     stop_reason: str | None = None
     revealed: list[str] = field(default_factory=list)
     fault: str | None = None
+    fault_message: str | None = None
+    """What went wrong when `fault` is set (the endpoint's error), shown with the unscored episode."""
 
 
 class UserSession(Protocol):

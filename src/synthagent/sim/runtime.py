@@ -3,7 +3,10 @@
 An agent turn is an OpenAI assistant message. Its `tool_calls` go to the tool backend (each answered by
 a tool message); otherwise its text goes to the user, unless it holds `<answer>…</answer>`, which ends the
 episode. A user stop or the turn limit also ends it. A policy that raises, or returns something that is
-not an assistant message, ends the episode with termination `error` and the reason in `meta`.
+not an assistant message, ends the episode with termination `error` and the reason in `meta`: that is the
+agent's failure. An LLM endpoint that fails for good (the policy's, the user simulator's or the tool
+simulator's: `LLMError` after the client's retries) ends it with termination `fault` and a `Fault` naming
+the role: infrastructure failed, so the episode is unscored and a rerun retries it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any, Coroutine, TypeVar
 
+from synthagent.llm.errors import LLMError
 from synthagent.sim.interfaces import Policy, ToolBackend, UserSimulator, resolve
 from synthagent.sim.metrics import user_metrics
-from synthagent.spec.models import Counters, Message, Task, Trajectory
+from synthagent.spec.models import Counters, Fault, Message, Task, Trajectory
 
 ANSWER_RE = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
 DEFAULT_MAX_TURNS = 16
@@ -58,11 +62,15 @@ async def run_episode(
     termination: str = "max_turns"
     answer: str | None = None
     meta: dict[str, Any] = {}
+    fault: Fault | None = None
     for turn in range(max_turns):
         try:
             reply = await resolve(agent.act(messages, tool_defs))
             if not isinstance(reply, Message) or reply.role != "assistant":
                 raise TypeError(f"policy returned {type(reply).__name__}, not an assistant Message")
+        except LLMError as err:  # the endpoint failed for good: nothing is known about the agent
+            termination, fault = "fault", Fault(role="policy", message=str(err))
+            break
         except Exception as err:  # a broken policy ends its own episode, never the run
             termination, meta["error"] = "error", f"policy failed: {type(err).__name__}: {err}"
             break
@@ -73,29 +81,47 @@ async def run_episode(
             for i, call in enumerate(reply.tool_calls):
                 if not call.id:
                     call.id = f"call_{turn}_{i}"
-                result = await resolve(tool_session.call(call.function.name, call.function.arguments))
+                try:
+                    result = await resolve(tool_session.call(call.function.name, call.function.arguments))
+                except LLMError as err:  # e.g. the budget ran out inside the tool simulator
+                    fault = Fault(role="tools", message=str(err))
+                    break
                 counters.tool_calls += 1
                 counters.tool_errors += int(result.error)
                 # built by us from typed values: skip re-validation on this hot path
                 messages.append(Message.model_construct(role="tool", actor="tool", content=result.content,
                                                         tool_call_id=call.id, name=call.function.name,
                                                         error=result.error))
+                if getattr(result, "fault", None) is not None:
+                    fault = Fault(role="tools", message=result.fault)
+                    break
+            if fault is not None:
+                termination = "fault"
+                break
             continue
         answer = extract_answer(reply.content)
         if answer is not None:
             termination = "answer"
             break
-        user_reply = await resolve(user_session.reply(reply.content or "", messages))
+        try:
+            user_reply = await resolve(user_session.reply(reply.content or "", messages))
+        except LLMError as err:
+            termination, fault = "fault", Fault(role="user", message=str(err))
+            break
         counters.user_turns += 1
         messages.append(Message.model_construct(role="user", actor="user", content=user_reply.text,
                                                 error=user_reply.fault is not None))
+        if user_reply.fault is not None:  # the simulator failed after its retries: not the agent's doing
+            termination, meta["stop_reason"] = "fault", user_reply.stop_reason
+            fault = Fault(role="user", message=user_reply.fault_message or f"user simulator fault: {user_reply.fault}")
+            break
         if user_reply.stop:
             termination = "user_stop"
             meta["stop_reason"] = user_reply.stop_reason
             break
     trajectory = Trajectory(task_id=task.id, domain=task.domain, difficulty=task.difficulty, policy=policy.name,
                             sample=sample, seed=seed, messages=messages, termination=termination, answer=answer,
-                            counters=counters, meta=meta)
+                            counters=counters, fault=fault, meta=meta)
     trajectory.metrics = user_metrics(task, trajectory)
     for session in (user_session, tool_session):  # LLM simulators report their own counters (cache hits, retries)
         extra = getattr(session, "metrics", None)

@@ -283,9 +283,10 @@ class LLMToolSession:
             return _fail(result, INVALID_OUTPUT.removeprefix("Error: "))
         except BudgetExceeded:
             raise
-        except LLMError:
+        except LLMError as err:
             self._count("tool_model_calls")
             self._count("tool_faults")
+            result.fault = str(err)
             return _fail(result, UNAVAILABLE.removeprefix("Error: "))
         self._count("tool_model_calls", structured.attempts)
         kind, value = structured.value

@@ -155,7 +155,7 @@ class LLMUserSession:
     async def reply(self, agent_text: str, history: list[Message]) -> UserReply:
         self.turns += 1
         conversation = [{"role": "system", "content": self.system}, *flip_roles(history, agent_text)]
-        fault = "empty"
+        fault, message = "empty", "the user simulator gave no usable reply"
         for attempt in range(self.user.max_attempts):
             messages = conversation
             if attempt:  # the note goes into the system prompt: strict templates reject a late system turn
@@ -167,8 +167,8 @@ class LLMUserSession:
                     stage=self.user.stage, **self.user.chat_overrides)
             except BudgetExceeded:
                 raise
-            except LLMError:
-                fault = "llm_error"
+            except LLMError as err:
+                fault, message = "llm_error", str(err)
                 continue
             text, reason = parse_reply(result.text)
             if reason is not None:
@@ -179,7 +179,8 @@ class LLMUserSession:
                 return UserReply(text=text, revealed=revealed_slots(self.task, text))
             fault = "empty"
         self.faults += 1
-        return UserReply(text="", stop=True, stop_reason="fault", fault=fault)
+        return UserReply(text="", stop=True, stop_reason="fault", fault=fault,
+                         fault_message=f"{message} ({self.user.max_attempts} attempt(s))")
 
     def metrics(self) -> dict[str, float]:
         """What only the session knows: model calls repeated because a reply was empty or failed."""

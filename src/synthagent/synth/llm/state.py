@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from synthagent.llm.jsonfast import dumps_bytes, loads
+from synthagent.spec.manifest import ManifestMismatch
+from synthagent.spec.manifest import check_manifest as check_manifest_file
 from synthagent.synth.llm.models import Unit
 
 STATE_FORMAT = 1
+__all__ = ["ManifestMismatch", "UnitState", "atomic_write_json", "check_manifest"]
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -87,22 +90,6 @@ class UnitState:
         await asyncio.to_thread(_write_atomically, self.path, blob)
 
 
-class ManifestMismatch(ValueError):
-    """The output folder was made with settings that would change the results."""
-
-
 def check_manifest(out: Path, manifest: dict[str, Any]) -> None:
     """Write ``run.json`` on the first run; on a rerun, refuse settings that differ from it."""
-    path = out / "run.json"
-    if path.exists():
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ManifestMismatch(f"{path}: unreadable ({exc}); remove it only if the folder is fresh") from None
-        differences = [f"{key}: {previous.get(key)!r} then, {value!r} now" for key, value in manifest.items()
-                       if previous.get(key) != value]
-        if differences:
-            raise ManifestMismatch(f"{out} was made with other settings ({'; '.join(differences)}); resume with the "
-                                   "same settings or use a new --out")
-        return
-    atomic_write_json(path, manifest)
+    check_manifest_file(out / "run.json", manifest, what=str(out), hint="resume with the same settings or use a new --out")
