@@ -110,6 +110,8 @@ def rollout_cmd(
     max_turns: int = typer.Option(16, min=1),
     base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible endpoint for openai:MODEL policies."),
     config: Optional[Path] = typer.Option(None, help="LLM YAML config (roles: policy, user, tool, judge)."),
+    reward_preset: Optional[str] = typer.Option(None, "--reward-preset", help="paper (default) | authors; "
+                                                "overrides the config's 'reward:' key."),
 ) -> None:
     """Run a policy on tasks k times each, score every episode, and print a summary."""
     from synthagent.rollout.metrics import summarize
@@ -125,7 +127,8 @@ def rollout_cmd(
         user, tool_backend, judge = build_backends(task_list, config=config, store_dir=out.parent / "mock-tools")
     except ValueError as err:
         fail(str(err))
-    cfg = RolloutConfig(k=k, seed=seed, concurrency=concurrency, max_turns=max_turns)
+    cfg = RolloutConfig(k=k, seed=seed, concurrency=concurrency, max_turns=max_turns,
+                        reward=_reward_from(reward_preset, config))
     with progress() as bar:
         job = bar.add_task(f"rollout {pol.name}", total=len(task_list) * k, status="")
         from synthagent.rollout.runner import existing_keys
@@ -142,6 +145,24 @@ def rollout_cmd(
         asyncio.run(rollout(task_list, pol, user, tool_backend, out, cfg, tick, judge=judge))
     runs = [r for r in read_jsonl(out, Trajectory) if r.policy == pol.name]
     print_summary(summarize(runs))
+
+
+def _reward_from(preset: Optional[str], config: Optional[Path]):  # noqa: ANN202 (RewardConfig, imported lazily)
+    """The reward preset: the flag, else the LLM config's `reward:` key, else the paper's formula."""
+    from synthagent.reward.scorer import reward_config
+
+    from_config = None
+    if preset is None and config is not None:
+        from synthagent.llm.config import ConfigError, load_config
+
+        try:
+            from_config = load_config(config).reward
+        except ConfigError as err:
+            fail(str(err))
+    try:
+        return reward_config(preset or from_config)
+    except ValueError as err:
+        fail(f"{config}: reward: {err}" if from_config else str(err))
 
 
 def print_summary(summary: dict) -> None:
@@ -164,19 +185,28 @@ def score(
     runs: list[Path] = typer.Option(..., help="Runs JSONL file(s)."),
     tasks: Optional[Path] = typer.Option(None, help="Tasks JSONL: rescore every run against it."),
     config: Optional[Path] = typer.Option(None, help="LLM config with a judge role, for items without checks."),
+    reward_preset: Optional[str] = typer.Option(None, "--reward-preset", help="paper (default) | authors; "
+                                                "overrides the config's 'reward:' key."),
+    judge_view: str = typer.Option("ours", help="What the judge sees: ours | authors (question, rubric markdown, "
+                                                "whole solution)."),
+    votes: int = typer.Option(1, min=1, help="Judge self-consistency: votes per item, majority decides."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary and per-item verdicts as JSON."),
 ) -> None:
     """Score runs: per-item verdicts, mean reward, success rate, pass^k and simulator metrics."""
-    from synthagent.reward.scorer import ScoringError, score_async
+    from synthagent.reward.scorer import ScoringError, score_episode
     from synthagent.rollout.metrics import summarize
 
     judge = None
     if config is not None:
         from synthagent.llm.client import LLMClient
-        from synthagent.llm.config import load_config
+        from synthagent.llm.config import ConfigError, load_config
         from synthagent.reward.judge import LLMJudge
 
-        judge = LLMJudge(LLMClient(load_config(config)))
+        try:
+            judge = LLMJudge(LLMClient(load_config(config)), view=judge_view, votes=votes)  # type: ignore[arg-type]
+        except (ConfigError, ValueError) as err:
+            fail(str(err))
+    reward = _reward_from(reward_preset, config)
 
     trajectories = load_runs(runs)
     if tasks is not None:
@@ -187,13 +217,17 @@ def score(
 
         async def rescore() -> None:
             for traj in trajectories:
-                traj.result = await score_async(by_id[traj.task_id], traj, judge=judge)
+                traj.fault = None if traj.fault is not None and traj.fault.role == "judge" else traj.fault
+                await score_episode(by_id[traj.task_id], traj, reward, judge=judge)
 
         try:
             asyncio.run(rescore())
         except ScoringError as err:
             fail(str(err))
-    unscored = sum(t.result is None for t in trajectories)
+    judge_faults = sum(t.fault is not None and t.fault.role == "judge" for t in trajectories)
+    if judge_faults:
+        console.print(f"[yellow]{judge_faults} run(s) unscored: the judge failed after retries[/]")
+    unscored = sum(t.result is None and t.fault is None for t in trajectories)
     if unscored:
         console.print(f"[yellow]{unscored} run(s) carry no result; pass --tasks to score them[/]")
     summary = summarize(trajectories)
@@ -209,7 +243,8 @@ def score(
     if as_json:
         verdicts = [{"task_id": t.task_id, "policy": t.policy, "sample": t.sample, "reward": t.result.reward,
                      "items": [v.model_dump() for v in t.result.items]} for t in trajectories if t.result]
-        out_console.print_json(json.dumps({"summary": summary, "items": items, "verdicts": verdicts}))
+        out_console.print_json(json.dumps({"summary": summary, "items": items, "verdicts": verdicts,
+                                           "unscored": {"judge": judge_faults}}))
         return
     print_summary(summary)
     for policy, per_item in items.items():

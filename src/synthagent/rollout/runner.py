@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synthagent.reward.scorer import RewardConfig, ScoringError, score_async
+from synthagent.reward.scorer import RewardConfig, ScoringError, score_episode
 from synthagent.sim.interfaces import Policy, ToolBackend, UserSimulator
 from synthagent.sim.runtime import DEFAULT_MAX_TURNS, run_episode
 from synthagent.spec.io import JsonlAppender, iter_jsonl
@@ -63,7 +63,7 @@ async def rollout(
                 traj = await run_episode(task, policy, user, tools, seed=derive_seed(config.seed, task.id, j),
                                          sample=j, max_turns=turn_limit(task, config.max_turns))
             try:
-                traj.result = await score_async(task, traj, config.reward, judge=judge)
+                await score_episode(task, traj, config.reward, judge=judge)  # a judge failure: unscored (fault)
             except ScoringError as err:
                 traj.meta["scoring_error"] = str(err)
             sink.write(traj)
