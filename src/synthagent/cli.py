@@ -133,6 +133,8 @@ def rollout_cmd(
                                        help="Exit 3 when more than this fraction of episodes is unscored."),
     retry_errors: bool = typer.Option(False, help="Also rerun episodes that ended in a policy error."),
     overwrite: bool = typer.Option(False, help="Discard this policy's runs and settings in --out; start again."),
+    reward_preset: Optional[str] = typer.Option(None, "--reward-preset", help="paper (default) | authors; "
+                                                "overrides the config's 'reward:' key."),
 ) -> None:
     """Run a policy on tasks k times each, score every episode, and print a summary.
 
@@ -154,7 +156,8 @@ def rollout_cmd(
         console.print(f"policy {escape(pol.name)}: " + escape(", ".join(f"{k_}={v}" for k_, v in pol.settings().items()
                                                                          if v not in (None, {}))), highlight=False)
     cfg = RolloutConfig(k=k, seed=seed, concurrency=concurrency, max_turns=max_turns, retry_errors=retry_errors,
-                        overwrite=overwrite, settings=settings)
+                        overwrite=overwrite, settings=settings,
+                        reward=_reward_from(reward_preset, config))
     ids = {t.id for t in task_list}
     with progress() as bar:
         job = bar.add_task(escape(f"rollout {pol.name}"), total=len(task_list) * k, status="")
@@ -245,6 +248,24 @@ def fail_on_unscored(summary: dict, threshold: float) -> None:
             raise typer.Exit(3)
 
 
+def _reward_from(preset: Optional[str], config: Optional[Path]):  # noqa: ANN202 (RewardConfig, imported lazily)
+    """The reward preset: the flag, else the LLM config's `reward:` key, else the paper's formula."""
+    from synthagent.reward.scorer import reward_config
+
+    from_config = None
+    if preset is None and config is not None:
+        from synthagent.llm.config import ConfigError, load_config
+
+        try:
+            from_config = load_config(config).reward
+        except ConfigError as err:
+            fail(str(err))
+    try:
+        return reward_config(preset or from_config)
+    except ValueError as err:
+        fail(f"{config}: reward: {err}" if from_config else str(err))
+
+
 def print_summary(summary: dict) -> None:
     table = Table("policy", "episodes", "unscored", "mean reward", "success", "pass^k", "leaks", "premature stops",
                   "empty turns", "user faults", "tool cache hits")
@@ -271,15 +292,19 @@ def score(
     runs: list[Path] = typer.Option(..., help="Runs JSONL file(s)."),
     tasks: Optional[Path] = typer.Option(None, help="Tasks JSONL: rescore every run against it."),
     config: Optional[Path] = typer.Option(None, help="LLM config with a judge role, for items without checks."),
+    reward_preset: Optional[str] = typer.Option(None, "--reward-preset", help="paper (default) | authors; "
+                                                "overrides the config's 'reward:' key."),
+    judge_view: str = typer.Option("ours", help="What the judge sees: ours | authors (question, rubric markdown, "
+                                                "whole solution)."),
+    votes: int = typer.Option(1, min=1, help="Judge self-consistency: votes per item, majority decides."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary and per-item verdicts as JSON."),
 ) -> None:
     """Score runs: per-item verdicts, mean reward, success rate, pass^k and simulator metrics.
 
     Unscored runs (a fault: endpoint, simulator or judge) are counted apart, with their error message.
     """
-    from synthagent.reward.scorer import ScoringError, score_async
+    from synthagent.reward.scorer import ScoringError, score_episode
     from synthagent.rollout.metrics import summarize
-    from synthagent.spec.models import Fault
 
     judge = None
     if config is not None:
@@ -290,9 +315,10 @@ def score(
         except ModuleNotFoundError as err:
             fail(f"--config {config}: {err.name} is not installed; install the extra: pip install 'synthagent[llm]'")
         try:
-            judge = LLMJudge(LLMClient(load_config(config)))
-        except ConfigError as err:
+            judge = LLMJudge(LLMClient(load_config(config)), view=judge_view, votes=votes)  # type: ignore[arg-type]
+        except (ConfigError, ValueError) as err:
             fail(str(err))
+    reward = _reward_from(reward_preset, config)
 
     trajectories = load_runs(runs)
     if tasks is not None:
@@ -306,13 +332,8 @@ def score(
                 for traj in trajectories:
                     if traj.fault is not None and traj.fault.role != "judge":
                         continue  # the episode itself is broken: nothing to score
-                    try:
-                        traj.result = await score_async(by_id[traj.task_id], traj, judge=judge)
-                        traj.fault = None
-                    except ScoringError as err:
-                        if judge is None:
-                            raise
-                        traj.result, traj.fault = None, Fault(role="judge", message=str(err))
+                    traj.fault = None
+                    await score_episode(by_id[traj.task_id], traj, reward, judge=judge)  # judge failure: unscored
             finally:
                 await close_clients(judge)
 

@@ -81,8 +81,11 @@ def test_release_import_and_export_commands(tmp_path):
     assert json.loads(out.read_text()) == json.loads(fixture.read_text())
     bad = tmp_path / "bad.json"
     bad.write_text('[{"id": 1}]')
-    r = runner.invoke(app, ["import-release", str(bad), "--out", str(tmp_path / "x.jsonl")])
+    r = runner.invoke(app, ["import-release", str(bad), "--out", str(tmp_path / "x.jsonl"), "--strict"])
     assert r.exit_code == 2 and str(bad) in r.output
+    r = runner.invoke(app, ["import-release", str(bad), "--out", str(tmp_path / "x.jsonl")])  # skipped and listed
+    assert r.exit_code == 0 and (tmp_path / "x.jsonl").read_text() == ""
+    assert json.loads((tmp_path / "x.rejects.jsonl").read_text())["file"] == str(bad)
 
 
 def test_tau2_import_rollout_score_commands(tmp_path):

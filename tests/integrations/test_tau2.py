@@ -283,3 +283,26 @@ def test_telecom_gold_scores_one_exactly_when_no_user_side_action_is_needed(tau2
         reward = score(task, _run(task)).reward
         outcome[(needs_user, reward)] = outcome.get((needs_user, reward), 0) + 1
     assert outcome == {(False, 1.0): 20, (True, 0.0): 94}
+
+
+def test_import_tau2_skips_bad_tasks_into_the_rejects_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from synthagent.cli import app
+
+    raws = load_raw_tasks("airline", split=None)[:4]
+    raws[1] = {**raws[1], "user_scenario": {"instructions": 42}}
+    raws[2] = "not a task"
+    source = tmp_path / "airline_tasks.json"
+    source.write_text(json.dumps(raws), encoding="utf-8")
+    out = tmp_path / "tasks.jsonl"
+    args = ["import-tau2", "--domain", "airline", "--path", str(source), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+    rejects = [json.loads(line) for line in (tmp_path / "tasks.rejects.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["file"], r["record"]) for r in rejects] == [(str(source), 2), (str(source), 3)]
+    assert rejects[0]["field"].startswith("user_scenario.instructions") and rejects[1]["field"] is None
+    assert "expected an object, got str" in rejects[1]["reason"]
+    strict = CliRunner().invoke(app, args + ["--strict", "--out", str(tmp_path / "strict.jsonl")])
+    assert strict.exit_code == 2 and not (tmp_path / "strict.jsonl").exists()

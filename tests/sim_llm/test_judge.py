@@ -237,7 +237,8 @@ def test_calibrate_skips_with_reasons():
 
     report = asyncio.run(calibrate(tasks[:1], runs, broken)).summary()
     reasons = {s["reason"] for s in report["skipped"]}
-    assert "task not in the task file" in reasons and "judge down" in reasons and report["items"] == 0
+    assert "task not in the task file" in reasons and "judge failed: judge down" in reasons and report["items"] == 0
+    assert report["judge_failures"] == sum(r.task_id == tasks[0].id for r in runs)
 
 
 def test_judge_calibrate_command(tmp_path):

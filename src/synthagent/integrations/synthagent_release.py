@@ -28,7 +28,14 @@ format has no place for the private ledger, gold actions, world, tool kinds or c
 
 Errors raise `FormatError(path, n, field, reason)`. Here n, FormatError's "line", is the 1-based RECORD
 number in the list; only for a file that is not valid JSON is it the text line of the syntax error. In
-a .jsonl file the two coincide.
+a .jsonl file the two coincide. Given `on_reject`, `import_release` hands each bad record's error to it
+and imports the rest (the authors' larger files hold such records); a file that is not JSON at all, or
+not a list, still raises.
+
+Documented defaults, where the authors' code would run the record: a null `task_background` is an
+empty background (their user simulator then knows nothing beyond the task); the record keeps
+`metadata["release_null"] = ["task_background"]` so export writes the null back. Every other null,
+missing or malformed field rejects the record.
 """
 
 from __future__ import annotations
@@ -48,12 +55,13 @@ from synthagent.integrations.rubric_markdown import (
     render_rubric_markdown,
     rubric_criteria,
 )
-from synthagent.spec.io import FormatError
+from synthagent.spec.io import FormatError, OnReject
 from synthagent.spec.models import FunctionDef, Rubric, Source, Task, ToolSpec
 
 GENERATOR = "synthagent-release"
 DEFAULT_DOMAIN = "synthagent-release"
 KNOWN_KEYS = ("id", "prompt", "task_background", "rubrics", "domain")
+NULL_DEFAULTS = ("task_background",)  # fields whose null the authors' code runs with: imported as ""
 
 TOOLS_PREAMBLE = (
     "\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
@@ -239,11 +247,15 @@ def _build(record: Any) -> Task:
     system, user = _messages(record)
     policy, tools = parse_system(system)
     instruction, requirements = parse_user(user)
-    background, markdown = _text_field(record, "task_background"), _text_field(record, "rubrics")
+    nulls = [key for key in NULL_DEFAULTS if key in record and record[key] is None]
+    background = "" if "task_background" in nulls else _text_field(record, "task_background")
+    markdown = _text_field(record, "rubrics")
     rubric = _rubric(markdown)
     domain = _domain(record)
 
     metadata: dict[str, Any] = {"release_id": release_id}
+    if nulls:
+        metadata["release_null"] = nulls
     if requirements != STANDARD_REQUIREMENTS:
         metadata["release_requirements"] = requirements
     rendered = {
@@ -275,6 +287,12 @@ def _import(record: Any, path: str | os.PathLike[str], number: int) -> Task:
         return _build(record)
     except _RecordError as err:
         raise FormatError(path, number, err.field, err.reason) from None
+    except ValidationError as err:  # a value the Task model refuses (e.g. a tool name it cannot take)
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "<record>"
+        raise FormatError(path, number, field, first.get("msg", "invalid value")) from None
+    except (TypeError, AttributeError, KeyError) as err:  # a shape no check above anticipated: still this record's
+        raise FormatError(path, number, "<record>", f"malformed record ({type(err).__name__}: {err})") from None
 
 
 def import_record(record: Any, path: str | os.PathLike[str] = "<memory>", index: int = 0) -> Task:
@@ -282,8 +300,9 @@ def import_record(record: Any, path: str | os.PathLike[str] = "<memory>", index:
     return _import(record, path, index + 1)
 
 
-def _load(path: Path) -> list[tuple[int, Any]]:
-    """(record number, record) pairs: list positions for .json, line numbers for .jsonl."""
+def _load(path: Path, on_reject: OnReject | None = None) -> list[tuple[int, Any]]:
+    """(record number, record) pairs: list positions for .json, line numbers for .jsonl (where a line that
+    is not JSON is one bad record, handed to `on_reject` when given)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".jsonl":
         records = []
@@ -292,7 +311,10 @@ def _load(path: Path) -> list[tuple[int, Any]]:
                 try:
                     records.append((number, json.loads(line)))
                 except json.JSONDecodeError as err:
-                    raise FormatError(path, number, None, f"invalid JSON ({err.msg} at column {err.colno})") from None
+                    error = FormatError(path, number, None, f"invalid JSON ({err.msg} at column {err.colno})")
+                    if on_reject is None:
+                        raise error from None
+                    on_reject(error)
         return records
     try:
         data = json.loads(text)
@@ -303,12 +325,23 @@ def _load(path: Path) -> list[tuple[int, Any]]:
     return list(enumerate(data, start=1))
 
 
-def import_release(path: str | os.PathLike[str]) -> list[Task]:
-    """Read a release file (a JSON list, or JSON Lines if it ends in .jsonl) into Tasks, in order."""
+def import_release(path: str | os.PathLike[str], on_reject: OnReject | None = None) -> list[Task]:
+    """Read a release file (a JSON list, or JSON Lines if it ends in .jsonl) into Tasks, in order.
+
+    Without `on_reject` the first bad record raises (all or nothing); with it, each bad record's
+    `FormatError` goes to `on_reject` and the others are imported."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
-    return [_import(record, p, number) for number, record in _load(p)]
+    tasks = []
+    for number, record in _load(p, on_reject):
+        try:
+            tasks.append(_import(record, p, number))
+        except FormatError as err:
+            if on_reject is None:
+                raise
+            on_reject(err)
+    return tasks
 
 
 # ----------------------------------------------------------------------------------------------- export
@@ -365,10 +398,12 @@ def release_rubrics(task: Task) -> str:
 
 def export_record(task: Task) -> dict[str, Any]:
     """Task → release record. A task that did not come from the release gets its own id as `id`."""
+    nulls = task.metadata.get("release_null")
+    null_background = isinstance(nulls, list) and "task_background" in nulls and not task.user_background
     record: dict[str, Any] = {
         "id": task.metadata.get("release_id", task.id),
         "prompt": release_messages(task),
-        "task_background": task.user_background,
+        "task_background": None if null_background else task.user_background,
         "rubrics": release_rubrics(task),
     }
     if task.domain != DEFAULT_DOMAIN:

@@ -80,6 +80,8 @@ class LLMConfig(BaseModel):
     backoff_max_s: float = Field(default=30.0, ge=0.0)
     token_budget: int | None = Field(default=None, gt=0)
     cache_path: Path | None = None
+    reward: str | None = Field(default=None, description="Reward preset name (paper | authors) for commands "
+                               "that compute a reward; a --reward-preset flag overrides it.")
 
     @field_validator("roles", mode="before")
     @classmethod

@@ -6,7 +6,8 @@ section, confusion counts (positive = item met) and Cohen's kappa, which discoun
 graders reach by chance when most items go one way. Kappa is None where it is undefined (both graders
 gave a single, identical label to everything, so chance agreement is already 1).
 
-Trajectories whose judge call fails are skipped and listed with the reason, never silently dropped.
+Trajectories whose judge call fails after retries are unscored: skipped, counted (`judge_failures`) and
+listed with the reason, never silently dropped and never counted as a disagreement.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthagent.reward.scorer import ScoringError, programmatic_verdicts
+from synthagent.reward.scorer import JudgeError, ScoringError, programmatic_verdicts
 from synthagent.sim.interfaces import resolve
 from synthagent.spec.models import ItemVerdict, Task, Trajectory
 
@@ -93,6 +94,7 @@ class CalibrationReport:
     sections: dict[str, Confusion] = field(default_factory=lambda: {s: Confusion() for s in SECTIONS})
     by_op: dict[str, Confusion] = field(default_factory=dict)
     trajectories: int = 0
+    judge_failures: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
     disagreements: list[Disagreement] = field(default_factory=list)
 
@@ -100,6 +102,7 @@ class CalibrationReport:
         return {
             "trajectories": self.trajectories,
             "items": self.overall.n,
+            "judge_failures": self.judge_failures,
             "overall": self.overall.summary(),
             "sections": {s: c.summary() for s, c in self.sections.items()},
             "by_check": {op: c.summary() for op, c in sorted(self.by_op.items())},
@@ -136,6 +139,8 @@ async def calibrate(tasks: Iterable[Task], runs: Iterable[Trajectory], judge: An
         async with gate:
             try:
                 judged = await resolve(judge(task, traj, pairs))
+            except JudgeError as err:
+                return task, traj, checked, [], f"judge failed: {err}"
             except ScoringError as err:
                 return task, traj, checked, [], str(err)
         return task, traj, checked, list(judged), None
@@ -143,6 +148,7 @@ async def calibrate(tasks: Iterable[Task], runs: Iterable[Trajectory], judge: An
     results = await asyncio.gather(*(one(task, traj) for task, traj in jobs))
     for task, traj, checked, judged, error in results:
         if error is not None:
+            report.judge_failures += error.startswith("judge failed: ")
             report.skipped.append({"task_id": traj.task_id, "policy": traj.policy, "sample": traj.sample,
                                    "reason": error})
             continue

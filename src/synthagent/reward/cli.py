@@ -19,6 +19,8 @@ def register(app: typer.Typer) -> None:
         runs: Annotated[list[Path], typer.Option("--runs", help="Runs JSONL (trajectories); repeatable.")],
         config: Annotated[Path, typer.Option("--config", help="LLM YAML config; the 'judge' role is used.")],
         mode: Annotated[str, typer.Option("--mode", help="batch (one call per trajectory) or per_item.")] = "batch",
+        view: Annotated[str, typer.Option("--judge-view", help="ours | authors (what the judge sees).")] = "ours",
+        votes: Annotated[int, typer.Option("--votes", min=1, help="Self-consistency: votes, majority decides.")] = 1,
         limit: Annotated[int, typer.Option("--limit", min=0, help="Judge at most this many runs (0: all).")] = 0,
         concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 8,
         as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
@@ -26,7 +28,7 @@ def register(app: typer.Typer) -> None:
         """Ask the judge about items that have programmatic checks and report agreement and Cohen's kappa."""
         from synthagent.llm import ConfigError, LLMClient, load_config
         from synthagent.reward.calibrate import calibrate
-        from synthagent.reward.judge import LLMJudge
+        from synthagent.reward.judge import JUDGE_VIEWS, LLMJudge
         from synthagent.clitools import fail, load_runs, load_tasks
 
         task_list = load_tasks(tasks)
@@ -38,12 +40,14 @@ def register(app: typer.Typer) -> None:
         if mode not in ("batch", "per_item"):
             typer.echo(f"error: --mode must be batch or per_item, got {mode!r}", err=True)
             raise typer.Exit(code=2)
+        if view not in JUDGE_VIEWS:
+            fail(f"--judge-view must be one of {', '.join(JUDGE_VIEWS)}, got {view!r}")
         if limit:
             run_list = run_list[:limit]
 
         async def go() -> dict:
             async with LLMClient(cfg) as client:
-                report = await calibrate(task_list, run_list, LLMJudge(client, mode=mode),  # type: ignore[arg-type]
+                report = await calibrate(task_list, run_list, LLMJudge(client, mode=mode, view=view, votes=votes),  # type: ignore[arg-type]
                                          concurrency=concurrency)
                 return report.summary()
 

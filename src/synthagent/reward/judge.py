@@ -1,17 +1,29 @@
-"""The LLM rubric judge: per item Completed / Not Completed with a one-line justification.
+"""The LLM rubric judge: per item Completed / Not Completed with a one-line justification and the message
+that decided it.
 
 `LLMJudge(client)` is an async callable with the scorer's judge signature, so hybrid scoring is just
-`await score_async(task, trajectory, config, judge=LLMJudge(client))`: items with a programmatic check are
+`await score_episode(task, trajectory, config, judge=LLMJudge(client))`: items with a programmatic check are
 decided by the check, the rest by the judge.
 
-The judge (role "judge", `prompts/judge_v1.txt`) sees the policy, the tools, the user's hidden
-background, the transcript with numbered messages and the items to grade, and answers one JSON object
-`{"verdicts": [{"id", "verdict", "justification", "message"}]}`. Parsing is strict: every item exactly
-once, no unknown ids, the verdict exactly "Completed" or "Not Completed" (case and spacing aside), a
-non-empty justification (collapsed to one line); a `<verdicts>` tag around the JSON is accepted. A
-rejected reply gets one repair request naming the problem (`chat_structured`); when that fails too, or
-the endpoint fails for good, `JudgeError` (a `ScoringError`) is raised, so the runner records the reason
-on the trajectory instead of crashing.
+Two views of the episode (`view=`), because what the judge is shown changes what it decides:
+
+- `ours` (default, `prompts/judge_v1.txt`): the policy, the tools, the user's hidden background and
+  private ledger, the opening request, the transcript with each message clipped at 2,000 characters.
+- `authors`: what the authors' judge saw: the question (the task description), the rubric markdown (the
+  release's own text for an imported task, else the items in its three sections) and the whole
+  solution, unclipped; no policy, no tools, no background.
+
+Both number the transcript by `Message` index, so a verdict's `message` is an `ItemVerdict.message_index`.
+The reply is one JSON object `{"verdicts": [{"id", "verdict", "justification", "message"}]}`. Parsing is
+strict: every item exactly once, no unknown ids, the verdict exactly "Completed" or "Not Completed" (case
+and spacing aside), a non-empty justification (collapsed to one line); a `<verdicts>` tag around the JSON
+is accepted. A rejected reply gets one repair request naming the problem (`chat_structured`); the client
+retries transport failures itself.
+
+Self-consistency (`votes=n`): n calls with distinct cache salts, each item decided by the majority of the
+votes that came back (a tie is "Not Completed": an item counts as satisfied only when most votes say so);
+the evidence names the split. When no vote comes back usable, `JudgeError` is raised, which
+`score_episode` turns into an unscored episode (`Trajectory.fault`, role "judge").
 
 For forbidden items `met` keeps the scorer's meaning (True: the behaviour did not happen), which is
 what "Completed" means in the prompt's policy-compliance section.
@@ -33,18 +45,20 @@ from pydantic import BaseModel, ConfigDict
 
 from synthagent.llm.client import BudgetExceeded, LLMClient, LLMError
 from synthagent.llm.parsing import ParseError, StructuredOutputError, chat_structured, parse_json_object, strip_think
-from synthagent.reward.scorer import ScoringError
+from synthagent.reward.scorer import JudgeError
 from synthagent.spec.models import ItemVerdict, RubricItem, Task, Trajectory
+
+__all__ = ["JUDGE_VIEWS", "JudgeError", "LLMJudge", "judge_messages", "parse_verdicts", "render_transcript"]
 
 PROMPT_VERSION = "v1"
 MAX_MESSAGE_CHARS = 2_000
 SECTION_TITLES = {"forbidden": "forbidden (policy compliance)", "subgoals": "subgoals",
                   "interactions": "interactions (required user interaction)"}
+AUTHORS_SECTION_TITLES = {"forbidden": "1. Policy Compliance Criteria", "subgoals": "2. Task Sub-goals",
+                          "interactions": "3. Required User Interactions"}
 _VERDICTS = {"completed": True, "not completed": False}
-
-
-class JudgeError(ScoringError):
-    """The judge gave no usable verdicts for a trajectory (after one repair), or could not be reached."""
+JudgeView = Literal["ours", "authors"]
+JUDGE_VIEWS: tuple[str, ...] = ("ours", "authors")
 
 
 class _Verdict(BaseModel):
@@ -60,12 +74,15 @@ def load_prompt(name: str) -> str:
     return resources.files("synthagent.reward").joinpath("prompts", name).read_text(encoding="utf-8")
 
 
-def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit] + f" […{len(text) - limit} more characters]"
+def render_transcript(trajectory: Trajectory, limit: int | None = MAX_MESSAGE_CHARS) -> str:
+    """Numbered messages (the numbers are `Message` indices, as `ItemVerdict.message_index` uses them);
+    each message clipped at `limit` characters (None: the whole solution, as the authors' judge saw it)."""
 
+    def _clip(text: str) -> str:
+        if limit is None or len(text) <= limit:
+            return text
+        return text[:limit] + f" […{len(text) - limit} more characters]"
 
-def render_transcript(trajectory: Trajectory) -> str:
-    """Numbered messages (the numbers are `Message` indices, as `ItemVerdict.message_index` uses them)."""
     lines = []
     for index, msg in enumerate(trajectory.messages):
         if msg.actor == "system":
@@ -86,20 +103,51 @@ def render_transcript(trajectory: Trajectory) -> str:
     return "\n".join(lines) + f"\n\n{ending}."
 
 
+def _listed(items: list[tuple[str, RubricItem]], titles: dict[str, str]) -> str:
+    return "\n".join(json.dumps({"id": item.id, "section": titles[section], "criterion": item.criterion},
+                                ensure_ascii=False) for section, item in items)
+
+
 def judge_messages(task: Task, trajectory: Trajectory, items: list[tuple[str, RubricItem]],
-                   version: str = PROMPT_VERSION) -> list[dict[str, str]]:
+                   version: str = PROMPT_VERSION, view: JudgeView = "ours") -> list[dict[str, str]]:
+    """The [system, user] request for grading `items` of one trajectory, in the chosen view."""
+    if view == "authors":
+        return authors_messages(task, trajectory, items)
+    if view != "ours":
+        raise ValueError(f"judge view must be one of {JUDGE_VIEWS}, got {view!r}")
     policy = "\n".join(f"- {rule}" for rule in task.policy) or "(no policy rules)"
     tools = "\n".join(f"- {t.name}: {t.function.description}" for t in task.tools) or "(no tools)"
     ledger = "\n".join(f"- {s.description or s.name}: {s.value}" for s in task.private_info)
     background = task.user_background.strip() or "(none)"
     if ledger:
         background += f"\n{ledger}"
-    listed = "\n".join(json.dumps({"id": item.id, "section": SECTION_TITLES[section], "criterion": item.criterion},
-                                  ensure_ascii=False) for section, item in items)
     user = (f"# Policy\n{policy}\n\n# Tools\n{tools}\n\n# The user's private background\n{background}\n\n"
             f"# The user's opening request\n{task.instruction}\n\n# Transcript\n{render_transcript(trajectory)}\n\n"
-            f"# Items to grade ({len(items)}; one JSON object per line)\n{listed}")
+            f"# Items to grade ({len(items)}; one JSON object per line)\n{_listed(items, SECTION_TITLES)}")
     return [{"role": "system", "content": load_prompt(f"judge_{version}.txt")}, {"role": "user", "content": user}]
+
+
+def rubric_markdown(task: Task) -> str:
+    """The rubric as the authors' judge read it: the release's own markdown for an imported task (kept in
+    `metadata["release_verbatim"]`), else the task's items under the release's three section titles."""
+    verbatim = task.metadata.get("release_verbatim")
+    text = verbatim.get("rubrics") if isinstance(verbatim, dict) else None
+    if isinstance(text, str) and text.strip():
+        return text
+    blocks = []
+    for section, section_items in task.rubric.sections():
+        body = "\n".join(f"- {item.criterion}" for item in section_items) or "- None"
+        blocks.append(f"### {AUTHORS_SECTION_TITLES[section]}\n\n{body}")
+    return "\n\n---\n\n".join(blocks)
+
+
+def authors_messages(task: Task, trajectory: Trajectory, items: list[tuple[str, RubricItem]]) -> list[dict[str, str]]:
+    """The authors' inputs: question, rubric markdown, the whole solution; nothing the agent could not see
+    except the rubric itself (no background, no ledger, no tool list, no policy beyond what the rubric says)."""
+    user = (f"# Question\n{task.instruction}\n\n# Rubric\n{rubric_markdown(task)}\n\n"
+            f"# Solution\n{render_transcript(trajectory, limit=None)}\n\n"
+            f"# Items to grade ({len(items)}; one JSON object per line)\n{_listed(items, AUTHORS_SECTION_TITLES)}")
+    return [{"role": "system", "content": load_prompt("judge_authors_v1.txt")}, {"role": "user", "content": user}]
 
 
 def parse_verdicts(text: str, ids: list[str], n_messages: int) -> dict[str, _Verdict]:
@@ -142,45 +190,73 @@ class LLMJudge:
     """Async judge callable: `await judge(task, trajectory, [(section, item), ...]) -> [ItemVerdict]`."""
 
     def __init__(self, client: LLMClient, *, mode: Literal["batch", "per_item"] = "batch",
-                 prompt_version: str = PROMPT_VERSION, role: str = "judge", stage: str = "judge",
-                 **chat_overrides: Any):
+                 view: JudgeView = "ours", votes: int = 1, prompt_version: str = PROMPT_VERSION,
+                 role: str = "judge", stage: str = "judge", **chat_overrides: Any):
         if mode not in ("batch", "per_item"):
             raise ValueError(f"mode must be 'batch' or 'per_item', got {mode!r}")
+        if view not in JUDGE_VIEWS:
+            raise ValueError(f"view must be one of {JUDGE_VIEWS}, got {view!r}")
+        if votes < 1:
+            raise ValueError(f"votes must be at least 1, got {votes}")
         self.client = client
         self.mode = mode
+        self.view = view
+        self.votes = votes
         self.prompt_version = prompt_version
         self.role = role
         self.stage = stage
         self.chat_overrides = chat_overrides
         self.repairs = 0
         self.calls = 0
+        self.failed_votes = 0
 
     async def __call__(self, task: Task, trajectory: Trajectory,
                        items: list[tuple[str, RubricItem]]) -> list[ItemVerdict]:
         if not items:
             return []
         if self.mode == "per_item":
-            groups = await asyncio.gather(*(self._judge(task, trajectory, [pair]) for pair in items))
+            groups = await asyncio.gather(*(self._vote(task, trajectory, [pair]) for pair in items))
             return [v for group in groups for v in group]
-        return await self._judge(task, trajectory, items)
+        return await self._vote(task, trajectory, items)
 
-    async def _judge(self, task: Task, trajectory: Trajectory,
-                     items: list[tuple[str, RubricItem]]) -> list[ItemVerdict]:
+    async def _vote(self, task: Task, trajectory: Trajectory,
+                    items: list[tuple[str, RubricItem]]) -> list[ItemVerdict]:
+        """One call, or `votes` calls decided item by item by majority."""
+        if self.votes == 1:
+            return await self._judge(task, trajectory, items)
+        results = await asyncio.gather(*(self._judge(task, trajectory, items, salt=f"vote-{n}")
+                                         for n in range(self.votes)), return_exceptions=True)
+        ballots: list[list[ItemVerdict]] = []
+        errors: list[BaseException] = []
+        for r in results:
+            (errors if isinstance(r, BaseException) else ballots).append(r)  # type: ignore[arg-type]
+        for err in errors:
+            if not isinstance(err, JudgeError):
+                raise err
+        self.failed_votes += len(errors)
+        if not ballots:
+            raise JudgeError(f"task {task.id}: all {self.votes} judge votes failed; first: {errors[0]}")
+        return [majority([ballot[i] for ballot in ballots], self.votes) for i in range(len(items))]
+
+    async def _judge(self, task: Task, trajectory: Trajectory, items: list[tuple[str, RubricItem]],
+                     salt: str | None = None) -> list[ItemVerdict]:
         ids = [item.id for _, item in items]
         if len(set(ids)) != len(ids):
             raise JudgeError(f"task {task.id}: rubric item ids are not unique: {ids}")
-        messages = judge_messages(task, trajectory, items, self.prompt_version)
+        messages = judge_messages(task, trajectory, items, self.prompt_version, self.view)
         n_messages = len(trajectory.messages)
+        extra = {"cache_salt": salt} if salt is not None else {}
         try:
             structured = await chat_structured(self.client, self.role, messages,
                                                lambda text: parse_verdicts(text, ids, n_messages),
-                                               stage=self.stage, **self.chat_overrides)
+                                               stage=self.stage, **extra, **self.chat_overrides)
         except StructuredOutputError as err:
             self.calls += len(err.reasons)
             raise JudgeError(f"task {task.id}: judge output rejected twice: {' | then: '.join(err.reasons)}") from err
         except BudgetExceeded:
             raise
         except LLMError as err:
+            self.calls += 1
             raise JudgeError(f"task {task.id}: judge call failed: {err}") from err
         self.calls += structured.attempts
         self.repairs += structured.attempts - 1
@@ -189,3 +265,17 @@ class LLMJudge:
                             evidence=found[item.id].justification, message_index=found[item.id].message,
                             method="judge")
                 for section, item in items]
+
+
+def majority(ballot: list[ItemVerdict], votes: int) -> ItemVerdict:
+    """One item's verdict from several votes: met when more than half of the returned votes say met.
+
+    The evidence and message come from the first vote on the winning side, prefixed with the split (and
+    with how many of the `votes` asked for never came back)."""
+    met_votes = sum(v.met for v in ballot)
+    met = met_votes * 2 > len(ballot)
+    winner = next(v for v in ballot if v.met == met)
+    split = f"{met_votes if met else len(ballot) - met_votes}/{len(ballot)} votes"
+    if len(ballot) < votes:
+        split += f", {votes - len(ballot)} failed"
+    return winner.model_copy(update={"met": met, "evidence": f"({split}) {winner.evidence}"})

@@ -1,21 +1,29 @@
 """Score a trajectory against its task's rubric: programmatic checks, an optional judge, the reward.
 
-R(τ) = gate · (w_s · S + w_i · I) / (w_s + w_i), where gate is 0 if any forbidden behaviour happened,
-S is the fraction of sub-goals met and I the fraction of required interactions met (the paper uses equal
-weights; the authors' code used 0.7/0.3, available as `RewardConfig(subgoal_weight=0.7,
-interaction_weight=0.3)`). A component with no items drops out and the other carries the whole weight,
-so a task with no hidden slots is scored on its sub-goals alone.
+Two reward formulas, chosen by name (`reward_config(name)`, `--reward-preset`, `reward:` in the LLM YAML):
+
+- `paper` (the default): R(τ) = gate · (w_s · S + w_i · I) / (w_s + w_i), with gate 0 if any forbidden
+  behaviour happened, S and I the fractions of sub-goals and required interactions met, w_s = w_i = ½.
+  A section with no items drops out and the other carries the whole weight, so a task with no hidden
+  slots is scored on its sub-goals alone.
+- `authors`: the authors' code at the paper's time. Each section scores the fraction of its items met;
+  a section with no items scores 0.3; the reward is 0 when the policy (forbidden) section scores under
+  0.5 or the sub-goal section under 0.3, else 0.7 · S + 0.3 · I (the policy score is a gate only). A
+  judge exception gave reward 0.0 in their trainer; here it makes the episode unscored (`Trajectory.fault`)
+  and `training_reward` hands a trainer the preset's 0.0, so reports never count it as an agent's 0.
+
+Both are `RewardConfig` values; any field may be overridden (`dataclasses.replace`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Awaitable, Callable
+from dataclasses import dataclass, fields
+from typing import Any, Awaitable, Callable
 
 from synthagent.reward.checks import CHECKS, facts
 from synthagent.reward.replay import replay
 from synthagent.sim.interfaces import resolve
-from synthagent.spec.models import ItemVerdict, RubricItem, RubricResult, Task, Trajectory
+from synthagent.spec.models import Fault, ItemVerdict, RubricItem, RubricResult, Task, Trajectory
 
 Judge = Callable[[Task, Trajectory, list[tuple[str, RubricItem]]], list[ItemVerdict]]
 AsyncJudge = Callable[[Task, Trajectory, list[tuple[str, RubricItem]]], Awaitable[list[ItemVerdict]]]
@@ -23,13 +31,65 @@ AsyncJudge = Callable[[Task, Trajectory, list[tuple[str, RubricItem]]], Awaitabl
 
 @dataclass(frozen=True)
 class RewardConfig:
+    """How verdicts become a reward. The defaults are the paper's formula; see `REWARD_PRESETS`.
+
+    forbidden_threshold: the reward is 0 when the fraction of forbidden items met is below this (1.0:
+        any forbidden behaviour zeroes the reward, the paper's indicator; the authors used 0.5).
+    subgoal_threshold: the reward is 0 when the sub-goal fraction is below this (0.0: no such gate).
+    missing_section: the score of a section with no items; None drops the section out of the weighting
+        (and out of the gates), a number scores it as that fraction (the authors: 0.3).
+    judge_failure_reward: what a *trainer* receives for an episode whose judge failed after retries
+        (`training_reward`); None: nothing, the sample is dropped. Results always record such an episode
+        as unscored, so no report counts it as the agent's 0.
+    """
+
     subgoal_weight: float = 0.5
     interaction_weight: float = 0.5
     success_threshold: float = 1.0
+    forbidden_threshold: float = 1.0
+    subgoal_threshold: float = 0.0
+    missing_section: float | None = None
+    judge_failure_reward: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("subgoal_weight", "interaction_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"RewardConfig.{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("forbidden_threshold", "subgoal_threshold", "missing_section", "judge_failure_reward"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"RewardConfig.{name} must be in [0, 1], got {value}")
+
+
+PAPER = RewardConfig()
+AUTHORS = RewardConfig(subgoal_weight=0.7, interaction_weight=0.3, forbidden_threshold=0.5, subgoal_threshold=0.3,
+                       missing_section=0.3, judge_failure_reward=0.0)
+REWARD_PRESETS: dict[str, RewardConfig] = {"paper": PAPER, "authors": AUTHORS}
+DEFAULT_PRESET = "paper"
+
+
+def reward_config(name: str | None = None, **overrides: Any) -> RewardConfig:
+    """The named preset (default `paper`), with any field overridden; every trainer and command calls this.
+
+    ValueError names the known presets or fields, so a typo in a flag or a YAML key fails loudly."""
+    key = (name or DEFAULT_PRESET).strip().lower()
+    if key not in REWARD_PRESETS:
+        raise ValueError(f"unknown reward preset {name!r}; presets are {', '.join(REWARD_PRESETS)}")
+    known = {f.name for f in fields(RewardConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown RewardConfig field(s) {unknown}; fields are {sorted(known)}")
+    base = REWARD_PRESETS[key]
+    return RewardConfig(**{**{f: getattr(base, f) for f in known}, **overrides}) if overrides else base
 
 
 class ScoringError(ValueError):
     """The rubric cannot be scored as asked (e.g. items with no check and no judge)."""
+
+
+class JudgeError(ScoringError):
+    """The judge gave no usable verdicts for a trajectory (after retries and one repair), or could not be
+    reached. Defined here, not in `judge.py`, so that `score_episode` can turn it into an unscored outcome."""
 
 
 def programmatic_verdicts(task: Task, trajectory: Trajectory
@@ -83,17 +143,57 @@ async def score_async(task: Task, trajectory: Trajectory, config: RewardConfig =
     return aggregate(task.id, verdicts, config)
 
 
-def aggregate(task_id: str, verdicts: list[ItemVerdict], config: RewardConfig = RewardConfig()) -> RubricResult:
-    def fraction(section: str) -> float | None:
-        items = [v for v in verdicts if v.section == section]
-        return sum(v.met for v in items) / len(items) if items else None
+async def score_episode(task: Task, trajectory: Trajectory, config: RewardConfig = RewardConfig(),
+                        judge: AsyncJudge | Judge | None = None) -> RubricResult | None:
+    """Score in place: set `trajectory.result`, or, when the judge failed after its retries, leave the result
+    None and set `trajectory.fault` (role "judge"): an unscored episode, never a crash and never a silent 0.
 
-    gate = 0.0 if any(not v.met for v in verdicts if v.section == "forbidden") else 1.0
-    sub, inter = fraction("subgoals"), fraction("interactions")
+    Other scoring errors (a rubric with judge items but no judge, a trajectory of another task) still
+    raise: they are mistakes in the call, not infrastructure failures."""
+    try:
+        trajectory.result = await score_async(task, trajectory, config, judge=judge)
+    except JudgeError as err:
+        trajectory.result = None
+        trajectory.fault = Fault(role="judge", message=str(err))
+    return trajectory.result
+
+
+def training_reward(trajectory: Trajectory, config: RewardConfig = RewardConfig()) -> float | None:
+    """The number a trainer uses: the result's reward; for a judge fault the preset's
+    `judge_failure_reward` (the authors: 0.0); None when there is none (drop the sample)."""
+    if trajectory.result is not None:
+        return trajectory.result.reward
+    if trajectory.fault is not None and trajectory.fault.role == "judge":
+        return config.judge_failure_reward
+    return None
+
+
+def section_fractions(verdicts: list[ItemVerdict]) -> dict[str, float | None]:
+    """Fraction of items met per section; None for a section with no items."""
+    out: dict[str, float | None] = {}
+    for section in ("forbidden", "subgoals", "interactions"):
+        items = [v for v in verdicts if v.section == section]
+        out[section] = sum(v.met for v in items) / len(items) if items else None
+    return out
+
+
+def aggregate(task_id: str, verdicts: list[ItemVerdict], config: RewardConfig = RewardConfig()) -> RubricResult:
+    """Verdicts → reward, gates and success under `config` (see the module docstring for both presets)."""
+    fractions = section_fractions(verdicts)
+
+    def score_of(section: str) -> float | None:
+        value = fractions[section]
+        return config.missing_section if value is None else value
+
+    policy, sub, inter = score_of("forbidden"), score_of("subgoals"), score_of("interactions")
+    # below a threshold by more than rounding: 1.0 means "every item met", and 2/3 is not below 2/3
+    gated = ((policy is not None and policy < config.forbidden_threshold - 1e-9)
+             or (sub is not None and sub < config.subgoal_threshold - 1e-9))
+    gate = 0.0 if gated else 1.0
     parts = [(config.subgoal_weight, sub), (config.interaction_weight, inter)]
     weight = sum(w for w, x in parts if x is not None)
     base = sum(w * x for w, x in parts if x is not None) / weight if weight else 1.0
     reward = round(gate * base, 6)
-    return RubricResult(task_id=task_id, items=verdicts, gate=gate, subgoal_fraction=sub,
-                        interaction_fraction=inter, reward=reward,
+    return RubricResult(task_id=task_id, items=verdicts, gate=gate, subgoal_fraction=fractions["subgoals"],
+                        interaction_fraction=fractions["interactions"], reward=reward,
                         success=reward >= config.success_threshold - 1e-9)

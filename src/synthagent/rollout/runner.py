@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthagent.reward.scorer import RewardConfig, ScoringError, score_async
+from synthagent.reward.scorer import RewardConfig, ScoringError, score_episode
 from synthagent.sim.interfaces import Policy, ToolBackend, UserSimulator
 from synthagent.sim.runtime import DEFAULT_MAX_TURNS, run_episode
 from synthagent.spec.io import FormatError, JsonlAppender, parse_record
 from synthagent.spec.manifest import check_manifest, describe_partial, manifest_path, partial_tail, remove_manifest
-from synthagent.spec.models import Fault, Task, Trajectory
+from synthagent.spec.models import Task, Trajectory
 from synthagent.worlds import derive_seed
 
 Key = tuple[str, str, int]
@@ -206,11 +206,9 @@ async def rollout(
                                          sample=j, max_turns=turn_limit(task, config.max_turns))
             if not traj.unscored:  # an episode the infrastructure broke says nothing to score
                 try:
-                    traj.result = await score_async(task, traj, config.reward, judge=judge)
+                    await score_episode(task, traj, config.reward, judge=judge)  # a judge failure: unscored (fault)
                 except ScoringError as err:
                     traj.meta["scoring_error"] = str(err)
-                    if judge is not None:  # the judge was there and failed: unscored, retried on a rerun
-                        traj.fault = Fault(role="judge", message=str(err))
             sink.write(traj)
             written += 1
             if on_done:

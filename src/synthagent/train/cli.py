@@ -89,6 +89,8 @@ def train_tiny(
     sft_recovery: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a gold episode shows a "
                                               "slip the user corrects (recovery demonstrations) (recipe: 0.2)."),
     seed: int = typer.Option(0),
+    reward_preset: str = typer.Option("paper", "--reward-preset", help="paper | authors: the reward GRPO trains on "
+                                      "and held-out episodes are scored with."),
     threads: int = typer.Option(0, help="torch threads (0: torch's default)."),
     quick: bool = typer.Option(False, help="Minute-scale settings (the end-to-end test's)."),
 ) -> None:
@@ -105,8 +107,14 @@ def train_tiny(
     from dataclasses import replace
 
     base = TinyConfig.quick() if quick else TinyConfig()
+    from synthagent.reward.scorer import reward_config
+
+    try:
+        reward_config(reward_preset)
+    except ValueError as err:
+        _fail(str(err))
     overrides = {"domains": tuple(d.strip() for d in domains.split(",") if d.strip()), "seed": seed,
-                 "threads": threads}
+                 "threads": threads, "reward": reward_preset}
     # unset options keep the recipe's values (TinyConfig), the ones docs/training.md measured
     given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
              "sft_recovery": sft_recovery}

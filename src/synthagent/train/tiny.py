@@ -57,6 +57,7 @@ class TinyConfig:
     train_tasks: int = 16000
     eval_tasks: int = 300  # 100 made one task a step of 0.01, the size of every GRPO effect we measured
     seed: int = 0
+    reward: str = "paper"  # reward preset for GRPO and held-out scoring (reward.scorer.REWARD_PRESETS)
     # tokenizer and model
     vocab_size: int = 2048
     hidden_size: int = 128
@@ -441,7 +442,10 @@ def run_grpo(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig, out
 
     from synthagent.integrations.trl.environment import EnvironmentSuite
 
-    suite = EnvironmentSuite(tasks, seed=cfg.seed, max_turns=cfg.grpo_max_tool_calls + 1)
+    from synthagent.reward.scorer import reward_config
+
+    suite = EnvironmentSuite(tasks, seed=cfg.seed, max_turns=cfg.grpo_max_tool_calls + 1,
+                             reward_config=reward_config(cfg.reward))
     batch = cfg.grpo_generations * cfg.grpo_prompts_per_step
     args = GRPOConfig(**_common_args(GRPOConfig, out / "grpo", cfg.seed), max_steps=cfg.grpo_steps, learning_rate=cfg.grpo_lr,
                       lr_scheduler_type="constant", per_device_train_batch_size=batch,
@@ -475,7 +479,7 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
     """Held-out success with greedy decoding, through our runtime and scorer. Each episode has its own user
     seed: with one seed for all, the scripted user words every reveal the same way, and a model trained
     on one phrasing scored 0.94 there against 0.69 over all phrasings."""
-    from synthagent.reward.scorer import score
+    from synthagent.reward.scorer import reward_config, score
     from synthagent.rollout.hf_policy import HFPolicy
     from synthagent.sim.runtime import run_episode_sync
     from synthagent.sim.tools.executable import ExecutableBackend
@@ -490,7 +494,7 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
         for task in tasks:
             traj = run_episode_sync(task, policy, user, tools, seed=derive_seed(cfg.seed, "eval", task.id),
                                     max_turns=cfg.eval_max_turns)
-            result = score(task, traj)
+            result = score(task, traj, reward_config(cfg.reward))
             rewards.append(result.reward)
             successes.append(result.success)
             tool_calls += traj.counters.tool_calls

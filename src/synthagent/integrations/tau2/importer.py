@@ -51,6 +51,7 @@ from synthagent.integrations.tau2.checks import (
 from synthagent.integrations.tau2.exporter import fingerprint
 from synthagent.integrations.tau2.env import WORLDS, Tau2Worlds, domain_info, require_tau2
 from synthagent.integrations.tau2.text import first_person, opening_message, parse_ledger, split_policy
+from synthagent.spec.io import FormatError, OnReject
 from synthagent.spec.models import FunctionDef, GoldAction, Rubric, RubricItem, Source, Task, ToolSpec
 from synthagent.spec.worlds import Tau2World
 
@@ -59,6 +60,10 @@ DEFAULT_REWARD_BASIS = ["DB", "COMMUNICATE"]
 
 class Tau2FormatError(ValueError):
     """A τ² task that cannot be imported; the message names the file, the task and the field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def domain_name(domain: str) -> str:
@@ -74,6 +79,13 @@ def task_file(domain: str) -> Path:
 
 def load_raw_tasks(domain: str, split: str | None = "base", path: str | Path | None = None) -> list[dict[str, Any]]:
     """τ²'s task dicts of a domain, as stored (default: the domain's packaged tasks, `split` of them)."""
+    return [raw for _, raw in numbered_raw_tasks(domain, split, path)]
+
+
+def numbered_raw_tasks(domain: str, split: str | None = "base", path: str | Path | None = None
+                       ) -> list[tuple[int, Any]]:
+    """(1-based position in the file, task) pairs; an entry that is not an object is kept, for the
+    importer to reject with its position (with a split, only entries whose id the split names are kept)."""
     source = Path(path) if path is not None else task_file(domain)
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
@@ -83,18 +95,19 @@ def load_raw_tasks(domain: str, split: str | None = "base", path: str | Path | N
         data = data["tasks"]
     if not isinstance(data, list):
         raise Tau2FormatError(f"{source}: expected a list of τ² tasks")
+    numbered = list(enumerate(data, start=1))
     if split is None:
-        return data
+        return numbered
     split_path = source.parent / f"split_{source.stem}.json"
     if not split_path.exists():
         if path is not None:
-            return data
+            return numbered
         raise Tau2FormatError(f"{split_path}: no split file; pass split=None for all tasks")
     splits = json.loads(split_path.read_text(encoding="utf-8"))
     if split not in splits:
         raise Tau2FormatError(f"{split_path}: no split {split!r}; known: {', '.join(splits)}")
     wanted = set(splits[split])
-    return [t for t in data if t.get("id") in wanted]
+    return [(n, t) for n, t in numbered if isinstance(t, dict) and t.get("id") in wanted]
 
 
 def tool_specs(domain: str, worlds: Tau2Worlds = WORLDS) -> list[ToolSpec]:
@@ -139,7 +152,7 @@ def import_task(raw: dict[str, Any], domain: str, *, split: str | None = None, a
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise Tau2FormatError(f"τ² {domain} task {tid}: field {where}: {first['msg']}") from err
+        raise Tau2FormatError(f"τ² {domain} task {tid}: field {where}: {first['msg']}", field=where) from err
     tools = tools if tools is not None else tool_specs(domain, worlds)
     if policy is None:
         policy = split_policy(worlds.describe(domain)[0])
@@ -224,12 +237,25 @@ def import_task(raw: dict[str, Any], domain: str, *, split: str | None = None, a
 
 
 def import_tasks(domain: str, split: str | None = "base", *, path: str | Path | None = None, ask: bool = False,
-                 worlds: Tau2Worlds = WORLDS) -> list[Task]:
-    """Every task of a τ² domain (its packaged task file, or `path`), in file order."""
+                 worlds: Tau2Worlds = WORLDS, on_reject: OnReject | None = None) -> list[Task]:
+    """Every task of a τ² domain (its packaged task file, or `path`), in file order.
+
+    Without `on_reject` the first bad task raises `Tau2FormatError`; with it, each bad task goes to
+    `on_reject` as a `FormatError` (file, position in the file, field, reason) and the rest are imported."""
     tools = tool_specs(domain, worlds)
     policy = split_policy(worlds.describe(domain)[0])
-    return [import_task(raw, domain, split=split, ask=ask, worlds=worlds, tools=tools, policy=policy)
-            for raw in load_raw_tasks(domain, split, path)]
+    source = Path(path) if path is not None else task_file(domain)
+    tasks = []
+    for number, raw in numbered_raw_tasks(domain, split, path):
+        try:
+            if not isinstance(raw, dict):
+                raise Tau2FormatError(f"τ² {domain} task #{number}: expected an object, got {type(raw).__name__}")
+            tasks.append(import_task(raw, domain, split=split, ask=ask, worlds=worlds, tools=tools, policy=policy))
+        except Tau2FormatError as err:
+            if on_reject is None:
+                raise
+            on_reject(FormatError(source, number, err.field, str(err)))
+    return tasks
 
 
 # ------------------------------------------------------------------------ information-gap variant

@@ -51,11 +51,13 @@ def synth_llm(
                                                           "else a cluster on this machine, else a new local one)."),
     shards: Optional[int] = typer.Option(None, min=1, help="Ray shards (default: the cluster's CPU count)."),
     quiet: bool = typer.Option(False, help="No progress bar and no summary table."),
+    strict: bool = typer.Option(False, "--strict", help="A bad --personas line fails the command (default: skipped "
+                                                        "and listed in OUT/personas.rejects.jsonl)."),
 ) -> None:
     """Synthesize tasks with a teacher model: persona → task and tools → underspecified instruction →
     tool check → teacher runs in simulation → rubric → quality gate. Resumable; see docs/synthesis.md."""
     from synthagent.llm.config import ConfigError, load_config
-    from synthagent.spec.io import FormatError
+    from synthagent.spec.io import FormatError, RejectsLog
     from synthagent.synth.llm.personas import load_personas
     from synthagent.synth.llm.pipeline import SynthOptions, run_pipeline
     from synthagent.synth.llm.processes import run_processes
@@ -66,9 +68,13 @@ def synth_llm(
         _fail(f"--backend must be asyncio or ray, got {backend!r}")
     try:
         cfg = load_config(config)
-        persona_list = load_personas(personas)
+        rejects = RejectsLog()
+        persona_list = load_personas(personas, on_reject=None if strict else rejects.add)
     except (ConfigError, FormatError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
+    if len(rejects):
+        listed = rejects.write(out / "personas.rejects.jsonl")
+        typer.echo(f"personas: {rejects.summary()}; listed in {listed}", err=True)
     if cache is not None:
         cfg = cfg.model_copy(update={"cache_path": cache})
     options = SynthOptions(n=n, seed=seed, concurrency=concurrency, runs=runs, max_turns=max_turns,

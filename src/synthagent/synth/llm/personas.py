@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from synthagent.spec.io import iter_jsonl
+from synthagent.spec.io import OnReject, iter_jsonl
 from synthagent.synth.llm.models import Unit
 
 
@@ -34,12 +34,15 @@ def default_personas_path() -> Path:
     return Path(str(resources.files("synthagent.synth").joinpath("personas.jsonl")))
 
 
-def load_personas(path: str | Path | None = None) -> list[str]:
-    """The personas of ``path`` (default: the shipped set), in file order, exact duplicates dropped."""
+def load_personas(path: str | Path | None = None, on_reject: OnReject | None = None) -> list[str]:
+    """The personas of ``path`` (default: the shipped set), in file order, exact duplicates dropped.
+
+    A bad line raises, or, given ``on_reject``, is handed to it and skipped (a file with no good line
+    still raises)."""
     source = Path(path) if path is not None else default_personas_path()
     seen: set[str] = set()
     personas: list[str] = []
-    for record in iter_jsonl(source, PersonaRecord):
+    for record in iter_jsonl(source, PersonaRecord, on_reject=on_reject):
         if record.persona not in seen:
             seen.add(record.persona)
             personas.append(record.persona)
