@@ -23,7 +23,7 @@ from synthagent.integrations.server.protocol import (ErrorBody, Health, ScoreRes
                                                      StartResponse, StepRequest, StepResponse, TaskInfo, TaskList)
 from synthagent.integrations.server.session import SessionError
 from synthagent.integrations.server.store import ServeLimits, SessionStore
-from synthagent.integrations.server.worldkind import world_kind
+from synthagent.sim.world_kind_name import world_kind
 from synthagent.reward.scorer import RewardConfig, ScoringError, score_async
 from synthagent.sim.interfaces import ToolBackend, UserSimulator
 from synthagent.spec.models import Message, Task

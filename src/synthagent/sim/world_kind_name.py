@@ -1,4 +1,4 @@
-"""The world kind a task runs in, as the server reports it in its task list.
+"""The name of the world kind a task runs in, as the server and dataset cards report it.
 
 Why a module of its own: the world-kind registry (`sim/kinds.py`, in progress) will answer this; until it
 lands, a typed world says its kind and an untyped one is described by what the runtime routes on.
