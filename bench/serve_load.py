@@ -23,7 +23,7 @@ from pathlib import Path
 
 from synthagent.integrations.server.client import AsyncServeClient, ServeClient
 from synthagent.integrations.server.drive import policy_act
-from synthagent.rollout.reference import reference_policy
+from synthagent.sim.reference import reference_policy
 from synthagent.spec.io import write_jsonl
 from synthagent.worlds import Knobs, domain_names, generate_task, get_domain
 

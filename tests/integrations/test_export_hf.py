@@ -17,7 +17,7 @@ def test_round_trip_to_equal_tasks(tasks, tmp_path):
     sample = tasks[::5]
     out = tmp_path / "ds"
     assert write_hf(sample, out) == len(sample)
-    loaded = datasets.load_dataset(str(out), split="train")
+    loaded = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "cache"))
     assert len(loaded) == len(sample)
     assert [task_from_row(r) for r in loaded] == sample
     assert {r["domain"] for r in loaded} == {t.domain for t in sample}
@@ -62,4 +62,5 @@ def test_cli_export_hf(tasks, tmp_path):
     write_jsonl(src, tasks[:4])
     result = CliRunner().invoke(app, ["export", "--format", "hf", "--tasks", str(src), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
-    assert [task_from_row(r) for r in datasets.load_dataset(str(tmp_path / "o"), split="train")] == tasks[:4]
+    loaded = datasets.load_dataset(str(tmp_path / "o"), split="train", cache_dir=str(tmp_path / "cache"))
+    assert [task_from_row(r) for r in loaded] == tasks[:4]

@@ -11,7 +11,7 @@ from synthagent.integrations.server.drive import policy_act  # noqa: E402
 from synthagent.integrations.server.launch import background, build_app  # noqa: E402
 from synthagent.reward.scorer import score  # noqa: E402
 from synthagent.rollout.policies import build_backends  # noqa: E402
-from synthagent.rollout.reference import REFERENCE_POLICIES, reference_policy  # noqa: E402
+from synthagent.sim.reference import REFERENCE_POLICIES, reference_policy  # noqa: E402
 from synthagent.sim.runtime import run_episode_sync  # noqa: E402
 
 

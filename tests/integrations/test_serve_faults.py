@@ -19,7 +19,7 @@ from synthagent.integrations.server.client import ServeClient, ServeError  # noq
 from synthagent.integrations.server.drive import policy_act  # noqa: E402
 from synthagent.integrations.server.launch import BindRefused, background, build_app, check_bind  # noqa: E402
 from synthagent.integrations.server.store import ServeLimits  # noqa: E402
-from synthagent.rollout.reference import reference_policy  # noqa: E402
+from synthagent.sim.reference import reference_policy  # noqa: E402
 from synthagent.spec.io import write_jsonl  # noqa: E402
 from testkit import make_task  # noqa: E402
 

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from synthagent.sim.world_kind_name import world_kind
 from synthagent.spec.models import Task
 from synthagent.spec.schema import write_schemas
 
@@ -26,7 +25,7 @@ DATA_FILE = "data/train.jsonl"
 
 
 def row(task: Task) -> dict[str, Any]:
-    return {"id": task.id, "domain": task.domain, "difficulty": task.difficulty, "world": world_kind(task),
+    return {"id": task.id, "domain": task.domain, "difficulty": task.difficulty, "world": task.world.kind,
             "branch": str(task.metadata.get("branch", "none")), "generator": task.source.generator,
             "instruction": task.instruction, "n_tools": len(task.tools),
             "n_rubric_items": sum(len(items) for _, items in task.rubric.sections()),

@@ -23,7 +23,6 @@ from synthagent.integrations.server.protocol import (ErrorBody, Health, ScoreRes
                                                      StartResponse, StepRequest, StepResponse, TaskInfo, TaskList)
 from synthagent.integrations.server.session import SessionError
 from synthagent.integrations.server.store import ServeLimits, SessionStore
-from synthagent.sim.world_kind_name import world_kind
 from synthagent.reward.scorer import RewardConfig, ScoringError, score_async
 from synthagent.sim.interfaces import ToolBackend, UserSimulator
 from synthagent.spec.models import Message, Task
@@ -121,7 +120,7 @@ def create_app(tasks: list[Task], user: UserSimulator, tools: ToolBackend, judge
         ids = store.order[offset: offset + limit]
         return TaskList(total=len(store.order), offset=offset, tasks=[
             TaskInfo(id=i, domain=store.tasks[i].domain, difficulty=store.tasks[i].difficulty,
-                     world=world_kind(store.tasks[i])) for i in ids])
+                     world=store.tasks[i].world.kind) for i in ids])
 
     @app.post("/sessions", response_model=StartResponse, status_code=201)
     async def start(req: StartRequest) -> StartResponse:
