@@ -19,7 +19,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # 80 MB wheel, about 20 s), τ²-bench (its declared deps are heavy: --no-deps)
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[test,tau2,train,reasoning,ray]' $(TORCH)
+	$(BIN)/pip install -q -e '.[test,tau2,train,reasoning,ray,serve]' $(TORCH)
 	$(BIN)/pip install -q --no-deps $(TAU2)
 	touch $@
 

@@ -427,6 +427,7 @@ def demo(
 def _mount_optional_commands() -> None:
     """Commands whose modules live with their stage register themselves here."""
     from synthagent.integrations.cli import register as register_integrations
+    from synthagent.integrations.server.cli import register as register_serve
     from synthagent.report.cli import register as register_report
     from synthagent.reward.cli import register as register_reward
 
@@ -436,6 +437,7 @@ def _mount_optional_commands() -> None:
     register_report(app)
     register_reward(app)
     register_integrations(app)
+    register_serve(app)
     register_synth_llm(synth_app)
     register_train(app)
 

@@ -13,7 +13,7 @@ console = Console(stderr=True)
 out_console = Console()
 train_app = typer.Typer(no_args_is_help=True, help="Train small agents on the worlds (needs the `train` extra).")
 
-FORMATS = ("sft", "trl", "verl")
+FORMATS = ("sft", "trl", "verl", "hf")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -34,9 +34,9 @@ def _load_tasks(path: Path) -> list:
 
 def export(
     format: str = typer.Option(..., "--format", help="sft (OpenAI messages + tools JSONL) | trl (GRPO task set "
-                               "JSONL) | verl (RL parquet)"),
+                               "JSONL) | verl (RL parquet) | hf (a datasets folder with a card)"),
     tasks: Path = typer.Option(..., help="Tasks JSONL."),
-    out: Path = typer.Option(..., help="Output file."),
+    out: Path = typer.Option(..., help="Output file (hf: output folder)."),
     runs: Optional[Path] = typer.Option(None, help="sft: teacher trajectories (runs JSONL) instead of gold ones."),
     protocol: str = typer.Option("chat", help="sft: chat (plain-text user turns) | ask_user (TRL's tool protocol)."),
     min_reward: float = typer.Option(1.0, help="sft: keep runs whose reward reaches this."),
@@ -65,6 +65,10 @@ def export(
             from synthagent.exports.trl import write_trl
 
             n = write_trl(task_list, out)
+        elif format == "hf":
+            from synthagent.exports.hf import write_hf
+
+            n = write_hf(task_list, out)
         else:
             from synthagent.exports.verl import write_verl
 
