@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from synthagent.clitools import console, fail, load_runs, load_tasks
+from synthagent.command_errors import console, fail
+from synthagent.command_inputs import load_runs, load_tasks
 from synthagent.spec.io import FormatError, read_jsonl
 from synthagent.spec.models import Task, Trajectory
 

@@ -16,17 +16,19 @@ import synth_fake_teacher as fake  # noqa: E402
 from synthagent.llm.parsing import ParseError  # noqa: E402
 from synthagent.spec.io import FormatError  # noqa: E402
 from synthagent.spec.models import Counters, FunctionCall, Message, ToolCall, Trajectory  # noqa: E402
-from synthagent.synth.llm.common import StageRejected, mentions, render  # noqa: E402
+from synthagent.spec.mentions import mentions  # noqa: E402
+from synthagent.synth.llm.outcome import StageRejected  # noqa: E402
+from synthagent.synth.llm.stage_prompts import render  # noqa: E402
 from synthagent.synth.llm.dedup import NearDupIndex, jaccard, shingles  # noqa: E402
 from synthagent.synth.llm.models import Unit  # noqa: E402
 from synthagent.synth.llm.personas import load_personas, make_units, unit_id  # noqa: E402
-from synthagent.synth.llm.pipeline import assemble_task, finish_task  # noqa: E402
-from synthagent.synth.llm.stage_a import parse_design  # noqa: E402
-from synthagent.synth.llm.stage_b import parse_rewrite  # noqa: E402
-from synthagent.synth.llm.stage_c import parse_toolcheck  # noqa: E402
-from synthagent.synth.llm.stage_d import describe_end, summarize_run  # noqa: E402
-from synthagent.synth.llm.stage_e import gold_from_run, parse_rubric, render_run  # noqa: E402
-from synthagent.synth.llm.stage_f import find_leak, gate  # noqa: E402
+from synthagent.synth.llm.engine import assemble_task, finish_task  # noqa: E402
+from synthagent.synth.llm.design import parse_design  # noqa: E402
+from synthagent.synth.llm.underspecification import parse_rewrite  # noqa: E402
+from synthagent.synth.llm.toolcheck import parse_toolcheck  # noqa: E402
+from synthagent.synth.llm.teacher_runs import describe_end, summarize_run  # noqa: E402
+from synthagent.synth.llm.rubric import gold_from_run, parse_rubric, render_run  # noqa: E402
+from synthagent.synth.llm.quality_gate import find_leak, gate  # noqa: E402
 from synthagent.synth.llm.state import UnitState  # noqa: E402
 
 PERSONA = "A hospital pharmacist who reconciles medication orders against patient allergies"
@@ -45,7 +47,7 @@ def design():
 
 
 def rewrite_reply(d, **changes: object) -> str:
-    from synthagent.synth.llm.stage_a import design_json
+    from synthagent.synth.llm.design import design_json
 
     data = json.loads(fake.between(fake.stage_b(render("B", task_design=design_json(d)), 0), "rewrite"))
     data.update(changes)
@@ -53,7 +55,7 @@ def rewrite_reply(d, **changes: object) -> str:
 
 
 def toolcheck_reply(d, r) -> dict:
-    from synthagent.synth.llm.stage_a import design_json
+    from synthagent.synth.llm.design import design_json
 
     prompt = render("C", task_design=design_json(d), instruction=r.instruction, background=r.background,
                     restricted_tool=d.restricted_tool)

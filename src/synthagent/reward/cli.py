@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
         from synthagent.llm import ConfigError, LLMClient, load_config
         from synthagent.reward.calibrate import calibrate
         from synthagent.reward.judge import LLMJudge
-        from synthagent.clitools import fail, load_runs, load_tasks
+        from synthagent.command_errors import fail
+        from synthagent.command_inputs import load_runs, load_tasks
 
         task_list = load_tasks(tasks)
         run_list = load_runs(runs)

@@ -1,22 +1,13 @@
-"""What every command shares: reading task and run files with a clean error and exit code 2."""
+"""Task and run files read for a command: a file that cannot be read is an error naming file, line and field
+(:class:`~synthagent.spec.io.FormatError`), reported by :func:`~synthagent.command_errors.fail` (exit 2)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
-import typer
-from rich.console import Console
-
+from synthagent.command_errors import fail
 from synthagent.spec.io import FormatError, read_jsonl
 from synthagent.spec.models import Task, Trajectory
-
-console = Console(stderr=True)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(code)
 
 
 def load_tasks(path: Path) -> list[Task]:

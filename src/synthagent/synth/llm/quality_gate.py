@@ -1,7 +1,7 @@
 """Stage F: the quality gate. Per task: schema validity and the leak check. Across tasks: near-duplicates.
 
 The per-task checks run as soon as a task is complete; the near-duplicate check runs when the task is
-committed, in persona order (see ``pipeline.Committer``), so the accepted set does not depend on which
+committed, in persona order (see ``committer.Committer``), so the accepted set does not depend on which
 task happened to finish first.
 """
 
@@ -12,7 +12,8 @@ import json
 from pydantic import ValidationError
 
 from synthagent.spec.models import Task
-from synthagent.synth.llm.common import StageRejected, mention_pattern
+from synthagent.spec.mentions import mentions
+from synthagent.synth.llm.outcome import StageRejected
 from synthagent.synth.llm.models import TOOL_NAME
 from synthagent.synth.llm.schemas import schema_problem
 
@@ -36,14 +37,14 @@ def _visible_texts(task: Task) -> list[tuple[str, str]]:
 
 
 def find_leak(task: Task) -> str | None:
-    """The first private value that appears, as a whole token, in anything the agent sees."""
-    visible = [(where, text.lower()) for where, text in _visible_texts(task)]
+    """The first private value that anything the agent sees states (:func:`~synthagent.spec.mentions.mentions`,
+    the rule the simulated user and the rubric use too)."""
+    visible = _visible_texts(task)
     for slot in task.private_info:
         if isinstance(slot.value, bool) or len(str(slot.value).strip()) < 2:
             continue  # yes/no and one-character values cannot be told apart from ordinary text
-        pattern = mention_pattern(slot.value)  # as mentions() does, lower-casing each text once per task
-        for where, lowered in visible:
-            if pattern is not None and pattern.search(lowered):
+        for where, text in visible:
+            if mentions(text, slot.value):
                 return f"private value of {slot.name!r} ({slot.value!r}) appears in the {where}"
     return None
 
