@@ -267,6 +267,39 @@ def test_mentions_matches_whole_tokens_only() -> None:
     assert mentions("pay $45.50 now", "$45.50")
 
 
+# (text, value, whether the text states the value): tokens, case, numbers written differently, digits inside
+# longer numbers or codes, punctuation at the edges
+MENTION_CASES = [
+    ("Order REF-12 please", "ref-12", True), ("in 2012", "12", False), ("pay $45.50 now", "$45.50", True),
+    ("it costs 8.80 dollars", 8.8, True), ("it costs 8.80 dollars", "8.8", True), ("total: 1,234.50", "1234.5", True),
+    ("room 31", 3, False), ("ORD-12345", "1234", False), ("Status: Shipped.", "shipped", True),
+    ("unshipped", "shipped", False), ("my zip is 37519", 37519, True), ("zip 37519-2201", "37519", True),
+]
+
+
+@pytest.mark.parametrize("text, value, stated", MENTION_CASES)
+def test_simulator_rubric_and_synthesis_agree_on_what_states_a_value(text: str, value: object, stated: bool) -> None:
+    """The simulated user, the rubric's checks and the synthesis gate use one ``mentions``, so they cannot
+    disagree: shown on the same cases through each one's own entry point."""
+    from types import SimpleNamespace
+
+    import synthagent.reward.checks as checks
+    import synthagent.sim.users.scripted as scripted
+    import synthagent.synth.llm.quality_gate as quality_gate
+    import synthagent.synth.llm.underspecification as underspecification
+
+    assert scripted.mentions is checks.mentions is quality_gate.mentions is underspecification.mentions is mentions
+    assert mentions(text, value) is stated
+    # the rubric: an answer_contains check on a final answer that is `text`
+    answer = SimpleNamespace(answer=text, trajectory=SimpleNamespace(termination="answer", messages=[None]))
+    assert checks.answer_contains(answer, {"values": [value]})[0] is stated
+    # the synthesis gate: a private value that the instruction states is a leak
+    task, _ = _candidate()
+    slot = task.private_info[0].model_copy(update={"value": value})
+    leaky = task.model_copy(update={"instruction": text, "private_info": [slot], "policy": [], "tools": []})
+    assert (find_leak(leaky) is not None) is stated
+
+
 # ---------------------------------------------------------------------------------------------- dedup
 
 
