@@ -279,16 +279,19 @@ MENTION_CASES = [
 
 @pytest.mark.parametrize("text, value, stated", MENTION_CASES)
 def test_simulator_rubric_and_synthesis_agree_on_what_states_a_value(text: str, value: object, stated: bool) -> None:
-    """The simulated user, the rubric's checks and the synthesis gate use one ``mentions``, so they cannot
-    disagree: shown on the same cases through each one's own entry point."""
+    """The simulated user, the rubric's checks, the synthesis gate and the procedural generator's leak check use
+    one ``mentions``, so they cannot disagree: shown on the same cases through each one's own entry point."""
     from types import SimpleNamespace
 
     import synthagent.reward.checks as checks
     import synthagent.sim.users.scripted as scripted
     import synthagent.synth.llm.quality_gate as quality_gate
     import synthagent.synth.llm.underspecification as underspecification
+    import synthagent.worlds.generator as generator
+    import synthagent.worlds.leaks as leaks
 
-    assert scripted.mentions is checks.mentions is quality_gate.mentions is underspecification.mentions is mentions
+    assert scripted.mentions is checks.mentions is leaks.mentions is underspecification.mentions is mentions
+    assert quality_gate.find_leak is generator.find_leak is leaks.find_leak  # synthesis and procedural alike
     assert mentions(text, value) is stated
     # the rubric: an answer_contains check on a final answer that is `text`
     answer = SimpleNamespace(answer=text, trajectory=SimpleNamespace(termination="answer", messages=[None]))
