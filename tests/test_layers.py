@@ -1,7 +1,7 @@
 """The layers of DESIGN.md, enforced: a package imports only packages above it.
 
 Every `synthagent.*` import in every module is checked, function bodies included (a lazy import is still a
-dependency). Each package's own `cli.py` and the root modules (`cli.py`, `demo.py`, `clitools.py`, …) form
+dependency). Each package's own `cli.py` and the root modules (`cli.py`, `demo.py`, `command_errors.py`, …) form
 the command-line layer at the bottom: they register sub-commands and may import anything. Where a lower
 package must reach a higher one, the higher one registers a plug-in into a registry the lower one owns
 (world kinds: `sim/kinds.py`; check ops: `reward/checks.py`).

@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from synthagent.clitools import console, fail, load_runs, load_tasks
+from synthagent.command_errors import console, fail
+from synthagent.command_inputs import load_runs, load_tasks
 from synthagent.spec.io import FormatError
 from synthagent.spec.models import Task, Trajectory
 
@@ -107,7 +108,7 @@ def synth_procedural(
         except (FormatError, ValueError) as err:
             fail(str(err))
         except UnicodeDecodeError as err:
-            from synthagent.clitools import undecodable
+            from synthagent.command_inputs import undecodable
 
             fail(undecodable(out, err))
     console.print(escape(f"{kept} tasks written to {out}; {rejected} rejected (reasons in {rejections_path(out)})"),

@@ -103,7 +103,7 @@ def test_scoring_is_a_pure_function_of_task_and_messages():
 
 
 def test_mentions_compares_numbers_as_numbers():
-    from synthagent.sim.conventions import mentions
+    from synthagent.spec.mentions import mentions
 
     assert mentions("it costs 8.80 dollars", 8.8) and mentions("total: 1,234.50", "1234.5")
     assert not mentions("room 31", 3) and not mentions("ORD-12345", "1234")

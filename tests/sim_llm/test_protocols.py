@@ -10,8 +10,8 @@ from testkit import make_task
 from synthagent.integrations.synthagent_release import import_release
 from synthagent.reward.scorer import score
 from synthagent.sim.reference import OraclePolicy
+from synthagent.sim.tool_call_text import MALFORMED_TOOL_NAME
 from synthagent.integrations.text_protocol import (
-    MALFORMED_TOOL_NAME,
     TextProtocolPolicy,
     parse_text_turn,
     render_tool_call,

@@ -26,7 +26,8 @@ from synthagent.spec.models import Task  # noqa: E402
 from synthagent.synth.llm.cli import register  # noqa: E402
 from synthagent.synth.llm.models import SynthRejection  # noqa: E402
 from synthagent.synth.llm.personas import make_units  # noqa: E402
-from synthagent.synth.llm.pipeline import SynthOptions, run_pipeline  # noqa: E402
+from synthagent.synth.llm.options import SynthOptions  # noqa: E402
+from synthagent.synth.llm.pipeline import run_pipeline  # noqa: E402
 from synthagent.synth.llm.state import ManifestMismatch  # noqa: E402
 
 OPTIONS = SynthOptions(concurrency=16, max_turns=10)

@@ -27,7 +27,8 @@ from fakeserver import DEFAULT_FAULTS, FakeOpenAIServer, Fault  # noqa: E402
 from synthagent.llm import LLMConfig, load_config  # noqa: E402
 from synthagent.synth.llm.cli import register  # noqa: E402
 from synthagent.synth.llm.personas import make_units  # noqa: E402
-from synthagent.synth.llm.pipeline import SynthOptions, run_pipeline  # noqa: E402
+from synthagent.synth.llm.options import SynthOptions  # noqa: E402
+from synthagent.synth.llm.pipeline import run_pipeline  # noqa: E402
 from synthagent.synth.llm.ray_backend import run_ray  # noqa: E402
 
 OPTIONS = SynthOptions(concurrency=8, max_turns=10)

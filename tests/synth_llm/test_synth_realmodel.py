@@ -38,7 +38,8 @@ from synthagent.spec.io import read_jsonl  # noqa: E402
 from synthagent.spec.models import Task  # noqa: E402
 from synthagent.synth.llm.models import SynthRejection  # noqa: E402
 from synthagent.synth.llm.personas import load_personas  # noqa: E402
-from synthagent.synth.llm.pipeline import SynthOptions, run_pipeline  # noqa: E402
+from synthagent.synth.llm.options import SynthOptions  # noqa: E402
+from synthagent.synth.llm.pipeline import run_pipeline  # noqa: E402
 
 pytestmark = [
     pytest.mark.realmodel,

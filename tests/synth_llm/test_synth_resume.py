@@ -22,7 +22,8 @@ import synth_fake_teacher as fake  # noqa: E402
 from fakeserver import FakeOpenAIServer  # noqa: E402
 
 from synthagent.llm import load_config  # noqa: E402
-from synthagent.synth.llm.pipeline import SynthOptions, run_pipeline  # noqa: E402
+from synthagent.synth.llm.options import SynthOptions  # noqa: E402
+from synthagent.synth.llm.pipeline import run_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PERSONAS = 40

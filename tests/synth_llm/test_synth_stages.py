@@ -16,17 +16,19 @@ import synth_fake_teacher as fake  # noqa: E402
 from synthagent.llm.parsing import ParseError  # noqa: E402
 from synthagent.spec.io import FormatError  # noqa: E402
 from synthagent.spec.models import Counters, FunctionCall, Message, ToolCall, Trajectory  # noqa: E402
-from synthagent.synth.llm.common import StageRejected, mentions, render  # noqa: E402
+from synthagent.spec.mentions import mentions  # noqa: E402
+from synthagent.synth.llm.outcome import StageRejected  # noqa: E402
+from synthagent.synth.llm.stage_prompts import render  # noqa: E402
 from synthagent.synth.llm.dedup import NearDupIndex, jaccard, shingles  # noqa: E402
 from synthagent.synth.llm.models import Unit  # noqa: E402
 from synthagent.synth.llm.personas import load_personas, make_units, unit_id  # noqa: E402
-from synthagent.synth.llm.pipeline import assemble_task, finish_task  # noqa: E402
-from synthagent.synth.llm.stage_a import parse_design  # noqa: E402
-from synthagent.synth.llm.stage_b import parse_rewrite  # noqa: E402
-from synthagent.synth.llm.stage_c import parse_toolcheck  # noqa: E402
-from synthagent.synth.llm.stage_d import describe_end, summarize_run  # noqa: E402
-from synthagent.synth.llm.stage_e import gold_from_run, parse_rubric, render_run  # noqa: E402
-from synthagent.synth.llm.stage_f import find_leak, gate  # noqa: E402
+from synthagent.synth.llm.engine import assemble_task, finish_task  # noqa: E402
+from synthagent.synth.llm.design import parse_design  # noqa: E402
+from synthagent.synth.llm.underspecification import parse_rewrite  # noqa: E402
+from synthagent.synth.llm.toolcheck import parse_toolcheck  # noqa: E402
+from synthagent.synth.llm.teacher_runs import describe_end, summarize_run  # noqa: E402
+from synthagent.synth.llm.rubric import gold_from_run, parse_rubric, render_run  # noqa: E402
+from synthagent.synth.llm.quality_gate import find_leak, gate  # noqa: E402
 from synthagent.synth.llm.state import UnitState  # noqa: E402
 
 PERSONA = "A hospital pharmacist who reconciles medication orders against patient allergies"
@@ -45,7 +47,7 @@ def design():
 
 
 def rewrite_reply(d, **changes: object) -> str:
-    from synthagent.synth.llm.stage_a import design_json
+    from synthagent.synth.llm.design import design_json
 
     data = json.loads(fake.between(fake.stage_b(render("B", task_design=design_json(d)), 0), "rewrite"))
     data.update(changes)
@@ -53,7 +55,7 @@ def rewrite_reply(d, **changes: object) -> str:
 
 
 def toolcheck_reply(d, r) -> dict:
-    from synthagent.synth.llm.stage_a import design_json
+    from synthagent.synth.llm.design import design_json
 
     prompt = render("C", task_design=design_json(d), instruction=r.instruction, background=r.background,
                     restricted_tool=d.restricted_tool)
@@ -263,6 +265,42 @@ def test_stage_f_gate_passes_a_good_task_and_catches_a_leak_in_a_distractor() ->
 def test_mentions_matches_whole_tokens_only() -> None:
     assert mentions("Order REF-12 please", "ref-12") and not mentions("in 2012", "12")
     assert mentions("pay $45.50 now", "$45.50")
+
+
+# (text, value, whether the text states the value): tokens, case, numbers written differently, digits inside
+# longer numbers or codes, punctuation at the edges
+MENTION_CASES = [
+    ("Order REF-12 please", "ref-12", True), ("in 2012", "12", False), ("pay $45.50 now", "$45.50", True),
+    ("it costs 8.80 dollars", 8.8, True), ("it costs 8.80 dollars", "8.8", True), ("total: 1,234.50", "1234.5", True),
+    ("room 31", 3, False), ("ORD-12345", "1234", False), ("Status: Shipped.", "shipped", True),
+    ("unshipped", "shipped", False), ("my zip is 37519", 37519, True), ("zip 37519-2201", "37519", True),
+]
+
+
+@pytest.mark.parametrize("text, value, stated", MENTION_CASES)
+def test_simulator_rubric_and_synthesis_agree_on_what_states_a_value(text: str, value: object, stated: bool) -> None:
+    """The simulated user, the rubric's checks, the synthesis gate and the procedural generator's leak check use
+    one ``mentions``, so they cannot disagree: shown on the same cases through each one's own entry point."""
+    from types import SimpleNamespace
+
+    import synthagent.reward.checks as checks
+    import synthagent.sim.users.scripted as scripted
+    import synthagent.synth.llm.quality_gate as quality_gate
+    import synthagent.synth.llm.underspecification as underspecification
+    import synthagent.worlds.generator as generator
+    import synthagent.worlds.leaks as leaks
+
+    assert scripted.mentions is checks.mentions is leaks.mentions is underspecification.mentions is mentions
+    assert quality_gate.find_leak is generator.find_leak is leaks.find_leak  # synthesis and procedural alike
+    assert mentions(text, value) is stated
+    # the rubric: an answer_contains check on a final answer that is `text`
+    answer = SimpleNamespace(answer=text, trajectory=SimpleNamespace(termination="answer", messages=[None]))
+    assert checks.answer_contains(answer, {"values": [value]})[0] is stated
+    # the synthesis gate: a private value that the instruction states is a leak
+    task, _ = _candidate()
+    slot = task.private_info[0].model_copy(update={"value": value})
+    leaky = task.model_copy(update={"instruction": text, "private_info": [slot], "policy": [], "tools": []})
+    assert (find_leak(leaky) is not None) is stated
 
 
 # ---------------------------------------------------------------------------------------------- dedup

@@ -8,6 +8,7 @@ from synthagent.sim.tool_protocol import ASK_USER, to_tool_protocol
 from synthagent.reward.scorer import score
 from synthagent.rollout.hf_policy import parse_assistant
 from synthagent.sim.reference import reference_policy
+from synthagent.sim.tool_call_text import MALFORMED_TOOL_NAME
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser
@@ -22,7 +23,7 @@ def test_parse_assistant():
     assert content == "Let me look." and calls == [("get_order", '{"order_id": "OR-1"}')]
     assert parse_assistant("<answer>42</answer>") == ("<answer>42</answer>", [])
     content, calls = parse_assistant("<tool_call>\n{not json\n</tool_call>")
-    assert calls == [("", "{not json")]  # the runtime answers with an error observation
+    assert calls == [(MALFORMED_TOOL_NAME, "{not json")]  # the runtime answers with an error observation
     two = '<tool_call>{"name": "a", "arguments": {}}</tool_call>\n<tool_call>{"name": "b", "arguments": "{}"}</tool_call>'
     assert [c[0] for c in parse_assistant(two)[1]] == ["a", "b"]
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from synthagent.clitools import console, fail, load_tasks
+from synthagent.command_errors import console, fail
+from synthagent.command_inputs import load_tasks
 from synthagent.spec.io import FormatError, RejectsLog, rejects_path, write_jsonl
 
 

@@ -11,11 +11,12 @@ templates render tools):
 - tool results come back as a user turn `<tool_response>…</tool_response>` (one block per result).
 
 `parse_text_turn` turns a text-protocol assistant message into the runtime's form (`tool_calls` set, the
-blocks cut out of the text); it never raises. A block whose JSON is broken still becomes a tool call, with
-the name recovered when it can be (else `MALFORMED_TOOL_NAME`) and the raw block as its arguments, so the
-tool backend answers with an error observation the agent can learn from. Blocks inside `<think>…</think>`
-are drafts and are ignored. When a message has both tool calls and an `<answer>`, the calls win and the
-episode goes on, exactly as the runtime treats a native message with both.
+blocks cut out of the text, by `sim.tool_call_text.parse_tool_call_blocks`); it never raises. A block whose
+JSON is broken still becomes a tool call, with the name recovered when it can be (else
+`MALFORMED_TOOL_NAME`) and the raw block as its arguments, so the tool backend answers with an error
+observation the agent can learn from. Blocks inside `<think>…</think>` are drafts and are ignored. When a
+message has both tool calls and an `<answer>`, the calls win and the episode goes on, exactly as the runtime
+treats a native message with both.
 
 `to_text_messages` renders a conversation back into text form for a model, and `TextProtocolPolicy`
 wraps any policy whose model speaks the text protocol so that it runs in the runtime unchanged.
@@ -24,17 +25,13 @@ wraps any policy whose model speaks the text protocol so that it runs in the run
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Literal
 
 from synthagent.integrations.synthagent_release import release_messages
 from synthagent.sim.interfaces import Policy, resolve
+from synthagent.sim.tool_call_text import parse_tool_call_blocks
 from synthagent.spec.models import FunctionCall, Message, Task, ToolCall
 
-MALFORMED_TOOL_NAME = "malformed_tool_call"
-_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|\Z)", re.DOTALL)
-_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
-_NAME = re.compile(r'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 def system_prompt_text(task: Task) -> str:
@@ -47,33 +44,6 @@ def user_prompt_text(task: Task) -> str:
     return release_messages(task)[1]["content"]
 
 
-def _masked(text: str) -> str:
-    """`text` with every think block blanked out (same length, so positions still match)."""
-    return _THINK.sub(lambda m: " " * len(m.group(0)), text)
-
-
-def _call_from_block(inner: str) -> tuple[str, str]:
-    """(name, arguments JSON text) of one block; for a malformed block, the raw block as arguments."""
-    raw = inner.strip()
-    try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError:
-        obj = None
-    if isinstance(obj, dict) and isinstance(obj.get("name"), str) and obj["name"]:
-        args = obj.get("arguments", obj.get("parameters", {}))
-        if isinstance(args, dict):
-            return obj["name"], json.dumps(args, ensure_ascii=False)
-        if isinstance(args, str):
-            return obj["name"], args
-    found = _NAME.search(raw)
-    name = found.group(1) if found else MALFORMED_TOOL_NAME
-    try:
-        name = json.loads(f'"{name}"')
-    except json.JSONDecodeError:
-        pass
-    return name or MALFORMED_TOOL_NAME, raw
-
-
 def parse_text_turn(message: Message, id_prefix: str | None = None) -> Message:
     """A text-protocol assistant message → the same message with `tool_calls` (see the module docstring).
 
@@ -81,22 +51,12 @@ def parse_text_turn(message: Message, id_prefix: str | None = None) -> Message:
     """
     if message.tool_calls or not message.content:
         return message
-    text = message.content
-    found = list(_BLOCK.finditer(_masked(text)))
+    rest, found = parse_tool_call_blocks(message.content)
     if not found:
         return message
-    spans = [m.span() for m in found]
-    calls = []
-    for i, m in enumerate(found):
-        name, arguments = _call_from_block(text[m.start(1):m.end(1)])
-        calls.append(ToolCall(id=f"{id_prefix}{i}" if id_prefix is not None else "",
-                              function=FunctionCall(name=name, arguments=arguments)))
-    kept, cursor = [], 0
-    for start, end in spans:
-        kept.append(text[cursor:start])
-        cursor = end
-    kept.append(text[cursor:])
-    rest = re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip()
+    calls = [ToolCall(id=f"{id_prefix}{i}" if id_prefix is not None else "",
+                      function=FunctionCall(name=name, arguments=arguments))
+             for i, (name, arguments) in enumerate(found)]
     return message.model_copy(update={"content": rest or None, "tool_calls": calls})
 
 

@@ -22,7 +22,10 @@ from synthagent.llm.client import ChatResult, LLMClient, LLMError, Usage
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
+"""A reasoning block. One that is never closed runs to the end of the text: the reply never got past its
+reasoning, and nothing drafted there may count. The one definition every parser uses (structured output,
+the LLM user, the text tool-call protocol, local HF policies)."""
 _TAG_NAME = re.compile(r"[A-Za-z_][\w.\-]*")
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)```", re.DOTALL)
 
@@ -41,8 +44,9 @@ def _check_tag_name(tag: str) -> None:
 
 
 def strip_think(text: str) -> str:
-    """Drop ``<think>…</think>`` blocks: reasoning models draft answers there that must not count."""
-    return _THINK.sub("", text)
+    """Drop ``<think>…</think>`` blocks (an unclosed one to the end of the text): reasoning models draft
+    answers there that must not count."""
+    return THINK_BLOCK.sub("", text)
 
 
 def extract_tags(text: str, tag: str) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from synthagent.clitools import load_runs, load_tasks
+from synthagent.command_inputs import load_runs, load_tasks
 
 
 def register(app: typer.Typer) -> None:

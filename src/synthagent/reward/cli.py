@@ -28,8 +28,9 @@ def register(app: typer.Typer) -> None:
         """Ask the judge about items that have programmatic checks and report agreement and Cohen's kappa."""
         from synthagent.llm import ConfigError, LLMClient, load_config
         from synthagent.reward.calibrate import calibrate
+        from synthagent.command_errors import fail
+        from synthagent.command_inputs import load_runs, load_tasks
         from synthagent.reward.judge import JUDGE_VIEWS, LLMJudge
-        from synthagent.clitools import fail, load_runs, load_tasks
 
         task_list = load_tasks(tasks)
         run_list = load_runs(runs)

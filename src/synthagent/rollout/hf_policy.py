@@ -2,8 +2,9 @@
 
 The conversation is rendered with the tokenizer's chat template (tools passed as `tools=`), the model
 generates one assistant turn, and the text is parsed back: `<tool_call>{"name": …, "arguments": …}</tool_call>`
-blocks (the Hermes / Qwen format most open chat templates use) become tool calls, a leading
-`<think>…</think>` block is dropped, the rest is the message text. Greedy decoding by default; with
+blocks (the Hermes / Qwen format most open chat templates use) become tool calls, `<think>…</think>` blocks
+are dropped, the rest is the message text (the project's one parser of each: `llm.parsing.strip_think`,
+`sim.tool_call_text.parse_tool_call_blocks`). Greedy decoding by default; with
 `temperature > 0` each (task, seed, turn) gets its own torch seed, so a rerun samples the same tokens.
 
 `protocol="ask_user"` plays a model trained in TRL's tool-only protocol (see `sim.tool_protocol`)
@@ -19,35 +20,18 @@ Needs torch and transformers (`pip install 'synthagent[train]'`).
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any, Literal
 
+from synthagent.llm.parsing import strip_think
+from synthagent.sim.tool_call_text import parse_tool_call_blocks
 from synthagent.spec.models import FunctionCall, Message, Task, ToolCall
 from synthagent.worlds import derive_seed
 
-TOOL_CALL_RE = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
-THINK_RE = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
-
-
 def parse_assistant(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """(content, [(tool name, arguments JSON text)]) of one generated assistant turn."""
-    text = THINK_RE.sub("", text, count=1)
-    calls: list[tuple[str, str]] = []
-    for block in TOOL_CALL_RE.findall(text):
-        try:
-            obj = json.loads(block)
-        except json.JSONDecodeError:
-            calls.append(("", block))  # the runtime answers with an error observation
-            continue
-        if not isinstance(obj, dict):
-            calls.append(("", block))
-            continue
-        args = obj.get("arguments", {})
-        calls.append((str(obj.get("name", "")), args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)))
-    content = TOOL_CALL_RE.sub("", text).strip()
-    return content, calls
+    """(content, [(tool name, arguments JSON text)]) of one generated assistant turn: think blocks dropped,
+    `<tool_call>` blocks parsed by the text protocol's parser (a malformed one gets an error observation)."""
+    return parse_tool_call_blocks(strip_think(text))
 
 
 def _structured(message: dict[str, Any]) -> dict[str, Any]:

@@ -9,27 +9,13 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-console = Console(stderr=True)
+from synthagent.command_errors import console, fail
+from synthagent.command_inputs import load_tasks
+
 out_console = Console()
 train_app = typer.Typer(no_args_is_help=True, help="Train small agents on the worlds (needs the `train` extra).")
 
 FORMATS = ("sft", "trl", "verl", "hf")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def _load_tasks(path: Path) -> list:
-    from synthagent.spec.io import FormatError, read_jsonl
-    from synthagent.spec.models import Task
-
-    try:
-        return read_jsonl(path, Task)
-    except (FormatError, FileNotFoundError) as err:
-        _fail(str(err))
-        raise
 
 
 def export(
@@ -44,8 +30,8 @@ def export(
 ) -> None:
     """Export tasks for training: SFT conversations, a TRL GRPO task set, or verl parquet."""
     if format not in FORMATS:
-        _fail(f"--format: expected one of {', '.join(FORMATS)}, got {format!r}")
-    task_list = _load_tasks(tasks)
+        fail(f"--format: expected one of {', '.join(FORMATS)}, got {format!r}")
+    task_list = load_tasks(tasks)
     try:
         if format == "sft":
             from synthagent.exports.sft import write_sft
@@ -53,13 +39,13 @@ def export(
             from synthagent.spec.models import Trajectory
 
             if protocol not in ("chat", "ask_user"):
-                _fail(f"--protocol: expected chat or ask_user, got {protocol!r}")
+                fail(f"--protocol: expected chat or ask_user, got {protocol!r}")
             run_list = None
             if runs is not None:
                 try:
                     run_list = read_jsonl(runs, Trajectory)
                 except (FormatError, FileNotFoundError) as err:
-                    _fail(str(err))
+                    fail(str(err))
             n = write_sft(task_list, out, run_list, protocol=protocol, min_reward=min_reward)  # type: ignore[arg-type]
         elif format == "trl":
             from synthagent.exports.trl import write_trl
@@ -74,10 +60,10 @@ def export(
 
             n = write_verl(task_list, out, split=split)
     except ImportError as err:
-        _fail(str(err))
+        fail(str(err))
         raise
     except ValueError as err:
-        _fail(str(err))
+        fail(str(err))
         raise
     console.print(f"{n} rows written to {out}")
 
@@ -106,7 +92,7 @@ def train_tiny(
 
         datasets.disable_progress_bars()
     except ImportError as err:
-        _fail(f"{err}; install the train extra: pip install torch==2.13.0 && pip install 'synthagent[train]'")
+        fail(f"{err}; install the train extra: pip install torch==2.13.0 && pip install 'synthagent[train]'")
         raise
     from dataclasses import replace
 
@@ -116,7 +102,7 @@ def train_tiny(
     try:
         reward_config(reward_preset)
     except ValueError as err:
-        _fail(str(err))
+        fail(str(err))
     overrides = {"domains": tuple(d.strip() for d in domains.split(",") if d.strip()), "seed": seed,
                  "threads": threads, "reward": reward_preset}
     # unset options keep the recipe's values (TinyConfig), the ones docs/training.md measured

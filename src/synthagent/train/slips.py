@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 
-from synthagent.sim.conventions import AFFIRMATIVE, asks_confirmation
+from synthagent.sim.confirmation import AFFIRMATIVE, asks_confirmation
 from synthagent.sim.users.scripted import REFUSE, ScriptedUser
 from synthagent.spec.models import Message, Task
 

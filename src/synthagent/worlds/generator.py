@@ -19,6 +19,7 @@ from synthagent.spec.models import Check, GoldAction, PrivateSlot, Rubric, Rubri
 from synthagent.spec.worlds import ProceduralWorld
 from synthagent.worlds import domain as dom
 from synthagent.worlds import values
+from synthagent.worlds.leaks import find_leak
 
 ENGINE_VERSION = "1.0"
 MAX_GOLD_STEPS = 16  # = the runtime's default turn limit (sim.runtime.DEFAULT_MAX_TURNS; a test keeps them equal)
@@ -124,17 +125,8 @@ def generate_task(spec: dict[str, Any], seed: int, knobs: Knobs, difficulty: int
         leak = find_leak(task)
         if leak is None:
             return task
-        last_reason = f"hidden value of slot '{leak}' appears in agent-visible text"
+        last_reason = f"hidden value of slot '{leak.slot}' appears in agent-visible text"
     raise GenerationFailed(f"{spec['name']} seed {seed}: {last_reason}")
-
-
-def find_leak(task: Task) -> str | None:
-    """Name of the first hidden slot whose value appears in the instruction, tools or policy, if any."""
-    visible = "\n".join([task.instruction, json.dumps([t.openai() for t in task.tools]), *task.policy]).lower()
-    for slot in task.private_info:
-        if str(slot.value).lower() in visible:
-            return slot.name
-    return None
 
 
 def _attempt(spec: dict[str, Any], rng: random.Random, knobs: Knobs, difficulty: int, seed: int) -> Task:

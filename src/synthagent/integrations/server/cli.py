@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from synthagent.clitools import console, fail, load_tasks
+from synthagent.command_errors import console, fail
+from synthagent.command_inputs import load_tasks
 
 
 def register(app: typer.Typer) -> None:

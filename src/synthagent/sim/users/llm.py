@@ -102,9 +102,7 @@ def flip_roles(history: list[Message], agent_text: str) -> list[dict[str, str]]:
 
 def parse_reply(raw: str) -> tuple[str, str | None]:
     """(clean text, stop reason or None). The first stop marker decides; all markers leave the text."""
-    text = strip_think(raw or "")
-    if "<think>" in text:  # an unclosed think block: the reply never got past reasoning
-        text = text.split("<think>", 1)[0]
+    text = strip_think(raw or "")  # an unclosed think block too: the reply never got past reasoning
     reason = None
     match = _SIGNAL.search(text)
     if match:

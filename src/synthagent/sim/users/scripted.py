@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import random
 
-from synthagent.sim.conventions import asks_confirmation, mentions
+from synthagent.sim.confirmation import asks_confirmation
+from synthagent.spec.mentions import mentions
 from synthagent.sim.interfaces import UserReply
 from synthagent.spec.models import Message, Task
 

@@ -3,8 +3,14 @@ instruction, hidden background and ledger (B) → tool check (C) → teacher run
 (D) → alignment verdict, rubric and gold plan (E) → quality gate and near-duplicate removal (F).
 
 Entry points: :func:`run_pipeline` / :func:`synthesize` (asyncio), :func:`run_processes` (several local
-processes), :func:`run_ray` (sharded over Ray),
+processes), :func:`run_ray` (sharded over Ray), all three run by the one driver (``driver.py``),
 ``synthagent synth llm`` (see :mod:`synthagent.synth.llm.cli`), and the stage functions themselves.
+
+Modules, by job: one per stage (``design``, ``underspecification``, ``toolcheck``, ``teacher_runs``,
+``rubric``, ``quality_gate``) with what they share (``stage_prompts``, ``teacher_ask``, ``unit_meter``,
+``outcome``, ``models``, ``schemas``); one unit through the stages (``engine``, ``state``); many units
+(``unit_runner``); a run (``options``, ``personas``, ``committer``, ``dedup``, ``summary``, ``driver``); the
+back ends (``pipeline``, ``processes``, ``ray_backend``) and the command (``cli``).
 
 Names are imported lazily, so ``synthagent.synth.llm.cli`` can be mounted in the main command without
 importing the ``openai`` SDK (an optional extra) until the command runs.
@@ -16,20 +22,20 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
-    "PROMPT_VERSIONS": "common", "StageRejected": "common", "UnitMeter": "common",
+    "PROMPT_VERSIONS": "stage_prompts", "StageRejected": "outcome", "UnitMeter": "unit_meter",
     "NearDupIndex": "dedup",
     "STAGES": "models", "STAGE_NAMES": "models", "RubricDraft": "models", "Rewrite": "models",
     "SynthRejection": "models", "TaskDesign": "models", "ToolCheck": "models", "ToolDef": "models", "Unit": "models",
     "load_personas": "personas", "make_units": "personas", "unit_id": "personas",
-    "Committer": "pipeline", "Engine": "pipeline", "Outcome": "pipeline", "Progress": "pipeline",
-    "SynthOptions": "pipeline", "run_pipeline": "pipeline", "synthesize": "pipeline",
+    "Committer": "committer", "Engine": "engine", "Outcome": "outcome", "Progress": "driver",
+    "SynthOptions": "options", "run_pipeline": "pipeline", "synthesize": "pipeline",
     "run_ray": "ray_backend", "RayUnavailable": "ray_backend", "run_processes": "processes",
-    "design_task": "stage_a", "parse_design": "stage_a",
-    "parse_rewrite": "stage_b", "underspecify": "stage_b",
-    "check_tools": "stage_c", "parse_toolcheck": "stage_c",
-    "TeacherPolicy": "stage_d", "solve": "stage_d",
-    "parse_rubric": "stage_e", "write_rubric": "stage_e",
-    "find_leak": "stage_f", "gate": "stage_f",
+    "design_task": "design", "parse_design": "design",
+    "parse_rewrite": "underspecification", "underspecify": "underspecification",
+    "check_tools": "toolcheck", "parse_toolcheck": "toolcheck",
+    "TeacherPolicy": "teacher_runs", "solve": "teacher_runs",
+    "parse_rubric": "rubric", "write_rubric": "rubric",
+    "find_leak": "quality_gate", "gate": "quality_gate",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console(stderr=True)
+from synthagent.command_errors import console, fail
+
 
 EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130
@@ -59,19 +59,20 @@ def synth_llm(
     from synthagent.llm.config import ConfigError, load_config
     from synthagent.spec.io import FormatError, RejectsLog
     from synthagent.synth.llm.personas import load_personas
-    from synthagent.synth.llm.pipeline import SynthOptions, run_pipeline
+    from synthagent.synth.llm.options import SynthOptions
+    from synthagent.synth.llm.pipeline import run_pipeline
     from synthagent.synth.llm.processes import run_processes
     from synthagent.synth.llm.ray_backend import RayUnavailable, run_ray
     from synthagent.synth.llm.state import ManifestMismatch
 
     if backend not in ("asyncio", "ray"):
-        _fail(f"--backend must be asyncio or ray, got {backend!r}")
+        fail(f"--backend must be asyncio or ray, got {backend!r}")
     try:
         cfg = load_config(config)
         rejects = RejectsLog()
         persona_list = load_personas(personas, on_reject=None if strict else rejects.add)
     except (ConfigError, FormatError, FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if len(rejects):
         listed = rejects.write(out / "personas.rejects.jsonl")
         typer.echo(f"personas: {rejects.summary()}; listed in {listed}", err=True)
@@ -93,7 +94,7 @@ def synth_llm(
             console.print(f"[yellow]interrupted[/]: progress is saved in {out}; rerun the same command to resume")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (RayUnavailable, ManifestMismatch, ConfigError, FormatError, ValueError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     if not quiet:
         print_summary(summary)
     console.print(f"{summary['accepted']} tasks in {out / 'tasks.jsonl'}, {summary['discarded']} discarded with "
@@ -106,11 +107,6 @@ def synth_llm(
         console.print(f"[yellow]incomplete[/]: {why}; {summary['units'] - summary['committed']} task(s) left. "
                       "Rerun the same command to resume.")
         raise typer.Exit(EXIT_INCOMPLETE)
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
 
 
 class _progress_bar:

@@ -1,7 +1,7 @@
-"""Stage F: the quality gate. Per task: schema validity and the leak check. Across tasks: near-duplicates.
+"""Stage F: the quality gate. Per task: schema validity and the leak check (``worlds.leaks``). Across tasks: near-duplicates.
 
 The per-task checks run as soon as a task is complete; the near-duplicate check runs when the task is
-committed, in persona order (see ``pipeline.Committer``), so the accepted set does not depend on which
+committed, in persona order (see ``committer.Committer``), so the accepted set does not depend on which
 task happened to finish first.
 """
 
@@ -12,40 +12,16 @@ import json
 from pydantic import ValidationError
 
 from synthagent.spec.models import Task
-from synthagent.synth.llm.common import StageRejected, mention_pattern
+from synthagent.synth.llm.outcome import StageRejected
 from synthagent.synth.llm.models import TOOL_NAME
 from synthagent.synth.llm.schemas import schema_problem
+from synthagent.worlds.leaks import find_leak
 
 
 def dedup_text(task: Task) -> str:
     """What near-duplicate detection compares: the instruction and the tools (names and descriptions)."""
     tools = sorted(task.tools, key=lambda t: t.name)
     return " ".join([task.instruction, *(f"{t.name.replace('_', ' ')} {t.function.description}" for t in tools)])
-
-
-def _visible_texts(task: Task) -> list[tuple[str, str]]:
-    """Everything the agent sees, labelled: instruction, policy, tool names, descriptions, enums."""
-    texts = [("instruction", task.instruction)] + [(f"policy[{i}]", p) for i, p in enumerate(task.policy)]
-    for tool in task.tools:
-        texts.append((f"tool {tool.name} description", tool.function.description))
-        for pname, prop in (tool.function.parameters.get("properties") or {}).items():
-            if isinstance(prop, dict):
-                texts.append((f"tool {tool.name} parameter {pname}",
-                              " ".join(str(prop.get(k, "")) for k in ("description", "enum", "default", "examples"))))
-    return texts
-
-
-def find_leak(task: Task) -> str | None:
-    """The first private value that appears, as a whole token, in anything the agent sees."""
-    visible = [(where, text.lower()) for where, text in _visible_texts(task)]
-    for slot in task.private_info:
-        if isinstance(slot.value, bool) or len(str(slot.value).strip()) < 2:
-            continue  # yes/no and one-character values cannot be told apart from ordinary text
-        pattern = mention_pattern(slot.value)  # as mentions() does, lower-casing each text once per task
-        for where, lowered in visible:
-            if pattern is not None and pattern.search(lowered):
-                return f"private value of {slot.name!r} ({slot.value!r}) appears in the {where}"
-    return None
 
 
 def gate(task: Task) -> Task:
@@ -70,7 +46,7 @@ def gate(task: Task) -> Task:
         raise StageRejected("F", "schema", "gold plan does not end with a final answer")
     if not any(s.required for s in task.private_info):
         raise StageRejected("F", "schema", "no required private information: the task has no information gap")
-    leak = find_leak(task)
-    if leak:
-        raise StageRejected("F", "leak", leak)
+    leak = find_leak(task)  # the rule the procedural generator uses too
+    if leak is not None:
+        raise StageRejected("F", "leak", str(leak))
     return task

@@ -14,12 +14,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from synthagent.llm.parsing import ParseError
-from synthagent.sim.conventions import asks_confirmation
+from synthagent.sim.confirmation import asks_confirmation
 from synthagent.sim.runtime import extract_answer
 from synthagent.spec.models import GoldAction, PrivateSlot, Rubric, RubricItem, Task, Trajectory
-from synthagent.synth.llm.common import StageRejected, ask, render, tagged_json, validation_reason
+from synthagent.synth.llm.outcome import StageRejected
+from synthagent.synth.llm.stage_prompts import render
+from synthagent.synth.llm.teacher_ask import ask, tagged_json, validation_reason
 from synthagent.synth.llm.models import RubricDraft, TaskDesign, Unit
-from synthagent.synth.llm.stage_d import describe_end, summarize_run
+from synthagent.synth.llm.teacher_runs import describe_end, summarize_run
 
 TAG = "rubric"
 MAX_SUBGOALS = 8

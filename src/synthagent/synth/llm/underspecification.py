@@ -8,9 +8,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from synthagent.llm.parsing import ParseError
-from synthagent.synth.llm.common import ask, mentions, render, tagged_json, validation_reason
+from synthagent.spec.mentions import mentions
+from synthagent.synth.llm.stage_prompts import render
+from synthagent.synth.llm.teacher_ask import ask, tagged_json, validation_reason
 from synthagent.synth.llm.models import Rewrite, TaskDesign, Unit
-from synthagent.synth.llm.stage_a import design_json
+from synthagent.synth.llm.design import design_json
 
 TAG = "rewrite"
 MAX_WORDS = 45

@@ -7,10 +7,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from synthagent.llm.parsing import ParseError
-from synthagent.synth.llm.common import ask, render, tagged_json, validation_reason
+from synthagent.synth.llm.stage_prompts import render
+from synthagent.synth.llm.teacher_ask import ask, tagged_json, validation_reason
 from synthagent.synth.llm.models import Rewrite, TaskDesign, ToolCheck, Unit
 from synthagent.synth.llm.schemas import output_size_problem, tool_schema_problem
-from synthagent.synth.llm.stage_a import design_json
+from synthagent.synth.llm.design import design_json
 
 TAG = "tool_check"
 MIN_KEPT = 2

@@ -22,7 +22,8 @@ from synthagent.sim.tools.llm_mock import LLMToolBackend
 from synthagent.sim.tools.mapping import store_name
 from synthagent.sim.users.llm import LLMUser
 from synthagent.spec.models import Message, Task, Trajectory
-from synthagent.synth.llm.common import STAGE_LABELS, StageRejected
+from synthagent.synth.llm.outcome import StageRejected
+from synthagent.synth.llm.stage_prompts import STAGE_LABELS
 from synthagent.synth.llm.models import RunSummary
 
 DEFAULT_RUNS = 3

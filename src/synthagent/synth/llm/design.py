@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from synthagent.llm.parsing import ParseError
-from synthagent.synth.llm.common import ask, render, tagged_json, validation_reason
+from synthagent.synth.llm.stage_prompts import render
+from synthagent.synth.llm.teacher_ask import ask, tagged_json, validation_reason
 from synthagent.synth.llm.models import TaskDesign, Unit
 from synthagent.synth.llm.schemas import tool_schema_problem
 

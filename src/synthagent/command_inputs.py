@@ -1,29 +1,13 @@
-"""What every command shares: reading task and run files with a clean error and exit code 2."""
+"""Task and run files read for a command: a file that cannot be read is an error naming file, line and field
+(:class:`~synthagent.spec.io.FormatError`), reported by :func:`~synthagent.command_errors.fail` (exit 2)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
-import typer
-from rich.console import Console
-from rich.markup import escape
-
+from synthagent.command_errors import fail, note
 from synthagent.spec.io import FormatError, read_jsonl
 from synthagent.spec.models import Task, Trajectory
-
-console = Console(stderr=True)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one error line and exit: the message is user text (paths, options), so it is never markup."""
-    console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def note(message: str, style: str = "yellow") -> None:
-    """One line to stderr in `style`; the text is escaped, so `[/]` in a path prints as itself."""
-    console.print(f"[{style}]{escape(message)}[/]", highlight=False, soft_wrap=True)
 
 
 def undecodable(path: Path, err: UnicodeDecodeError) -> str:
