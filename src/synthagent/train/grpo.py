@@ -104,7 +104,8 @@ def run_grpo_training(cfg: GRPORunConfig, tasks: list[Task], log: Callable[[str]
     rollouts = TextRollouts(all_tasks, user=RoutedUsers(simulators), tools=RoutedTools(simulators), judge=judge,
                             tokenizer=tokenizer, reward_config=RewardConfig(), fault_policy=cfg.fault_policy,  # type: ignore[arg-type]
                             max_turns=cfg.max_turns, max_new_tokens=cfg.max_new_tokens,
-                            concurrency=cfg.concurrency, seed=cfg.seed)
+                            concurrency=cfg.concurrency, seed=cfg.seed,
+                            log_path=cfg.out / "rollouts.jsonl")
     if rollouts.duplicates:
         log(f"{len(rollouts.duplicates)} task(s) open exactly like an earlier one and are left out "
             f"(first: {rollouts.duplicates[0]})")
@@ -119,7 +120,7 @@ def run_grpo_training(cfg: GRPORunConfig, tasks: list[Task], log: Callable[[str]
               "steps": trainer.state.global_step, "seconds": seconds,
               "reward_per_step": [h["reward"] for h in history if "reward" in h],
               "unscored_per_step": [h.get("synthagent/unscored") for h in history if "reward" in h],
-              "rollouts": rollouts.stats.to_dict(), "model": str(cfg.out / "model")}
+              "rollouts": rollouts.stats.to_dict(), "episodes": str(cfg.out / "rollouts.jsonl"), "model": str(cfg.out / "model")}
     trainer.save_model(str(cfg.out / "model"))
     tokenizer.save_pretrained(str(cfg.out / "model"))
     (cfg.out / "report.json").write_text(json.dumps(report, indent=2))

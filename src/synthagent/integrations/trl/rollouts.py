@@ -37,6 +37,7 @@ import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from synthagent.integrations.trl.environment import run_sync
@@ -361,7 +362,7 @@ class TextRollouts:
     def __init__(self, tasks: list[Task], *, user: UserSimulator, tools: ToolBackend, judge: Any, tokenizer: Any,
                  reward_config: RewardConfig = RewardConfig(), fault_policy: FaultPolicy = "drop",
                  max_turns: int = DEFAULT_MAX_TURNS, max_new_tokens: int = 256, concurrency: int = 64,
-                 seed: int = 0, chat_template: str | None = None):
+                 seed: int = 0, chat_template: str | None = None, log_path: Path | None = None):
         if fault_policy not in FAULT_POLICIES:
             raise ValueError(f"fault_policy: expected one of {', '.join(FAULT_POLICIES)}, got {fault_policy!r}")
         self.user, self.tools, self.tokenizer = user, tools, tokenizer
@@ -382,6 +383,7 @@ class TextRollouts:
             self._by_prompt[key] = task
             self.tasks.append(task)
         self._episodes = 0
+        self.log_path = log_path  # every episode, appended as JSONL (what `synthagent report` reads)
         self.last_batch: list[Trajectory] = []
 
     @staticmethod
@@ -440,6 +442,9 @@ class TextRollouts:
     def collect(self, tasks: list[Task], played: list[tuple[Trajectory, TokenTrace]], group: int) -> dict[str, Any]:
         rewards, unscored = [], []
         self.last_batch = [traj for traj, _ in played]
+        if self.log_path is not None:
+            with self.log_path.open("a", encoding="utf-8") as fh:
+                fh.writelines(traj.model_dump_json() + "\n" for traj in self.last_batch)
         for traj, trace in played:
             self.stats.episodes += 1
             if traj.fault is not None:
