@@ -115,7 +115,8 @@ def test_train_grpo_on_synthesized_tasks_with_llm_user_tools_and_judge(tmp_path:
         result = runner.invoke(app, ["train", "grpo", "--tasks", str(tasks_path), "--model", str(tmp_path / "tiny"),
                                      "--config", str(tmp_path / "llm.yaml"), "--out", str(tmp_path / "grpo"),
                                      "--steps", "3", "--generations", "4", "--learning-rate", "1e-3",
-                                     "--max-turns", "4", "--max-new-tokens", "64", "--temperature", "0.7", "--max-completion-length", "256"])
+                                     "--max-turns", "4", "--max-new-tokens", "64", "--temperature", "0.7",
+                                     "--max-completion-length", "256"])
         assert result.exit_code == 0, result.output
         report = json.loads((tmp_path / "grpo" / "report.json").read_text())
         stats = report["rollouts"]

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from synthagent.integrations.trl.environment import run_sync
-from synthagent.reward.scorer import RewardConfig, ScoringError, score_async
+from synthagent.reward.scorer import RewardConfig, score_async
 from synthagent.rollout.hf_policy import parse_assistant
 from synthagent.sim.faults import simulator_fault
 from synthagent.sim.interfaces import Policy, ToolBackend, ToolResult, UserReply, UserSimulator, resolve
