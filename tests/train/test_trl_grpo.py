@@ -28,7 +28,7 @@ from typer.testing import CliRunner  # noqa: E402
 from synthagent.cli import app  # noqa: E402
 from synthagent.integrations.trl.rollouts import episode_reward, play_scored, trainer_reward  # noqa: E402
 from synthagent.rollout.policies import build_simulators  # noqa: E402
-from synthagent.rollout.reference import reference_policy  # noqa: E402
+from synthagent.sim.reference import reference_policy  # noqa: E402
 from synthagent.sim.kinds import RoutedTools, RoutedUsers  # noqa: E402
 from synthagent.sim.runtime import system_prompt  # noqa: E402
 from synthagent.spec.io import read_jsonl  # noqa: E402

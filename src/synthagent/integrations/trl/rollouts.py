@@ -67,7 +67,7 @@ def _ids(value: Any) -> list[int]:
 def _chat_dict(message: Message) -> dict[str, Any]:
     out = message.openai()
     if out.get("tool_calls"):  # arguments as objects: every common template renders them right (see hf_policy)
-        from synthagent.integrations.trl.protocol import tool_call_dict
+        from synthagent.sim.tool_protocol import tool_call_dict
 
         out["tool_calls"] = [tool_call_dict(c["function"]["name"], c["function"]["arguments"], c.get("id"),
                                             structured=True) for c in out["tool_calls"]]
