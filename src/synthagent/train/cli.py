@@ -120,6 +120,67 @@ def train_tiny(
                "seconds": report.seconds, "report": str(out / "report.json")}
     out_console.print_json(json.dumps(summary))
 
+@train_app.command("grpo")
+def train_grpo(
+    tasks: Path = typer.Option(..., help="Tasks JSONL, any world kind (synth llm, imported, tau2, procedural)."),
+    model: Path = typer.Option(..., help="A local transformers model folder to train (its tokenizer beside it)."),
+    config: Path = typer.Option(..., help="LLM config YAML: the user, tool and judge roles."),
+    out: Path = typer.Option(Path("grpo-out"), help="Folder for the trained model (out/model), M and report.json."),
+    reasoning_mix: Optional[str] = typer.Option(None, help="Add reasoning-gym problems: NAME[,NAME…]:N."),
+    steps: int = typer.Option(10, min=1, help="GRPO steps."),
+    generations: int = typer.Option(16, min=2, help="Rollouts per task (the group; paper: 16)."),
+    prompts_per_step: int = typer.Option(1, min=1, help="Tasks per step."),
+    learning_rate: float = typer.Option(1e-6, help="Learning rate."),
+    temperature: float = typer.Option(1.0, min=0.0, help="Sampling temperature of the rollouts."),
+    max_turns: int = typer.Option(16, min=1, help="Turns per episode (paper: 16)."),
+    max_completion_length: int = typer.Option(13312, min=16, help="Tokens per episode, model and environment."),
+    max_new_tokens: int = typer.Option(1024, min=1, help="Tokens per assistant turn."),
+    fault_policy: str = typer.Option("drop", help="Unscored episodes (a simulator or the judge failed): drop "
+                                     "(no advantage, left out of the group baseline) | zero (reward 0)."),
+    concurrency: int = typer.Option(64, min=1, help="Episodes played at once."),
+    seed: int = typer.Option(0),
+) -> None:
+    """GRPO with TRL on any world kind: the model plays the runtime's text protocol against the LLM user and
+    LLM mock tools (mapping M shared by each group) and is rewarded by the rubric scorer with the LLM judge,
+    all from one LLM config. Evaluate the result with `synthagent rollout --policy hf:OUT/model`."""
+    from synthagent.train.grpo import GRPORunConfig, parse_reasoning_mix
+
+    if fault_policy not in ("drop", "zero"):
+        _fail(f"--fault-policy: expected drop or zero, got {fault_policy!r}")
+    if reasoning_mix:
+        try:
+            parse_reasoning_mix(reasoning_mix)
+        except ValueError as err:
+            _fail(str(err))
+    for label, path in (("--model", model), ("--config", config)):
+        if not path.exists():
+            _fail(f"{label}: {path} does not exist")
+    task_list = _load_tasks(tasks)
+    try:
+        from synthagent.train.grpo import run_grpo_training
+        import datasets
+
+        datasets.disable_progress_bars()
+    except ImportError as err:
+        _fail(f"{err}; install the train extra: pip install torch==2.13.0 && pip install 'synthagent[train,llm]'")
+        raise
+    cfg = GRPORunConfig(tasks=tasks, model=model, config=config, out=out, reasoning_mix=reasoning_mix, steps=steps,
+                        generations=generations, prompts_per_step=prompts_per_step, learning_rate=learning_rate,
+                        temperature=temperature,
+                        max_turns=max_turns, max_completion_length=max_completion_length,
+                        max_new_tokens=max_new_tokens, fault_policy=fault_policy, concurrency=concurrency, seed=seed)
+    try:
+        report = run_grpo_training(cfg, task_list, log=lambda line: console.print(line))
+    except ValueError as err:  # a config or task set that cannot be played (missing roles, bad mix, …)
+        _fail(str(err))
+        raise
+    stats = report["rollouts"]
+    summary = {"steps": report["steps"], "reward_per_step": report["reward_per_step"],
+               "episodes": stats["episodes"], "unscored": stats["unscored"], "judge_calls": stats["judge_calls"],
+               "tool_calls": stats["tool_calls"], "tool_cache_hits": stats["tool_cache_hits"],
+               "seconds": report["seconds"], "model": report["model"], "report": str(out / "report.json")}
+    out_console.print_json(json.dumps(summary))
+
 
 def register(app: typer.Typer) -> None:
     """Mount `export` and `train` on the main CLI."""
