@@ -350,11 +350,25 @@ def score(
         write_score_json(trajectories, summary)
         return
     print_summary(summary)
+    print_reliability(summary)
     for policy, per_item in item_counts(trajectories).items():
         table = Table("rubric item", "met", "failed", title=f"{escape(policy)}: verdicts by item")
         for key, c in sorted(per_item.items()):
             table.add_row(escape(key), str(c["met"]), str(c["failed"]))
         out_console.print(table)
+
+
+def print_reliability(summary: dict) -> None:
+    """pass^1…pass^k with their 95% bootstrap intervals and the tasks whose verdict flips across trials."""
+    for policy, s in summary.items():
+        if not s.get("interval95"):
+            continue
+        cells = " · ".join(f"{k} {s[k]:.3f} [{lo:.3f}, {hi:.3f}]" for k, (lo, hi) in s["interval95"].items())
+        flips = s.get("verdict_flips", {})
+        out_console.print(f"{escape(policy)}: {cells} (95% bootstrap over {s['tasks']} tasks); "
+                          f"{flips.get('tasks_flipping', 0)} task(s) flip verdict across trials "
+                          f"({flips.get('flips', 0)} flips); {s.get('unscored', 0)} unscored trial(s) not counted",
+                          highlight=False, soft_wrap=True)
 
 
 def item_counts(trajectories: list[Trajectory]) -> dict[str, dict[str, dict[str, int]]]:

@@ -1,8 +1,9 @@
-"""`synthagent import-release` / `export-release`: the authors' SynthAgent training JSON in and out."""
+"""`synthagent import-release` / `export-release`, `import-tau2` / `export-tau2`, `contamination`: benchmark data in and out."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -84,3 +85,33 @@ def register(app: typer.Typer) -> None:
         out.write_text(json.dumps(export_tasks(loaded), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         console.print(f"{len(loaded)} tasks written to {out}" + (f"; not representable in τ²: {', '.join(lossy)}"
                                                                    if lossy else ""))
+
+    @app.command("contamination")
+    def contamination_cmd(
+        tasks: Path = typer.Option(..., help="Tasks JSONL to check."),
+        against: str = typer.Option("tau2", help="Benchmarks to compare with, comma-separated: tau2, bfcl."),
+        threshold: float = typer.Option(0.5, help="Jaccard similarity (0-1] at which a task is flagged."),
+        out: Optional[Path] = typer.Option(None, help="Write the full report (every task's nearest) as JSON."),
+        bfcl_data: Optional[Path] = typer.Option(None, help="BFCL data folder (default: the installed bfcl-eval's)."),
+        show: int = typer.Option(10, min=0, help="Flagged tasks to list."),
+    ) -> None:
+        """Per task, the nearest τ² / BFCL multi-turn task by instruction, tool-name and policy n-gram Jaccard."""
+        from synthagent.integrations.contamination import ContaminationError, contamination_report, load_benchmarks, \
+            parse_against
+
+        loaded = load_tasks(tasks)
+        try:
+            report = contamination_report(loaded, load_benchmarks(parse_against(against), bfcl_data=bfcl_data),
+                                          threshold)
+        except ContaminationError as err:
+            fail(str(err))
+        if out is not None:
+            out.write_text(report.model_dump_json(indent=1) + "\n", encoding="utf-8")
+        for name, version in report.benchmarks.items():
+            peaks = ", ".join(f"{a} {v:.3f}" for a, v in report.max_similarity.get(name, {}).items())
+            console.print(f"{name} ({version}, {report.references[name]} tasks): highest similarity {peaks}",
+                          highlight=False)
+        console.print(f"{report.flagged} of {report.tasks} tasks flagged at threshold {report.threshold:g}"
+                      + (f"; report in {out}" if out is not None else ""), highlight=False)
+        for row in [r for r in report.per_task if r.flagged][:show]:
+            console.print(f"  {row.task_id} ({row.domain}): {'; '.join(row.reasons)}", highlight=False, markup=False)

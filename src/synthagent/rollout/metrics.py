@@ -2,13 +2,19 @@
 
 pass@k = 1 − C(n−c, k)/C(n, k) (some of k tries succeeds) and pass^k = C(c, k)/C(n, k) (all k tries
 succeed, the reliability measure τ²-bench reports), each averaged over tasks with n ≥ k trials.
+
+Each pass^k comes with a 95% interval from a seeded bootstrap over tasks (tasks, not trials, are the unit
+that was sampled: τ²'s maintainers found two single runs must differ by 7–11 points to be outside noise),
+and with the verdict flips across each task's trials (a task that passes and fails in turn is flaky, not
+hard). Unscored trials are never a verdict: they are counted apart and left out of both.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from math import comb
+from math import ceil, comb
+from random import Random
 from typing import Any
 
 from synthagent.spec.models import Trajectory
@@ -20,6 +26,26 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 def pass_hat_k(n: int, c: int, k: int) -> float:
     return comb(c, k) / comb(n, k)
+
+
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+
+
+def bootstrap_interval(per_task: list[float], resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                       level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the mean of `per_task` values, resampling tasks with replacement (nearest rank)."""
+    if not per_task:
+        raise ValueError("no tasks to resample")
+    rng, n = Random(seed), len(per_task)
+    means = sorted(sum(per_task[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    tail = (1.0 - level) / 2
+    return means[max(0, ceil(tail * resamples) - 1)], means[ceil((1.0 - tail) * resamples) - 1]
+
+
+def verdict_flips(verdicts: list[bool]) -> int:
+    """How often the verdict changes from one trial to the next, in sample order (TFTT → 2)."""
+    return sum(a != b for a, b in zip(verdicts, verdicts[1:]))
 
 
 def attribute(t: Trajectory) -> str:
@@ -62,7 +88,7 @@ def _summarize(runs: list[Trajectory]) -> dict[str, Any]:
     if not scored:
         return {"n": len(runs), "scored": 0, **_faults(runs)}
     per_task: dict[str, list[bool]] = defaultdict(list)
-    for t in scored:
+    for t in sorted(scored, key=lambda t: (t.task_id, t.sample)):
         per_task[t.task_id].append(t.result.success)
     k_max = min(len(v) for v in per_task.values())
     out: dict[str, Any] = {
@@ -77,6 +103,14 @@ def _summarize(runs: list[Trajectory]) -> dict[str, Any]:
         if 1 <= k <= k_max:
             out[f"pass@{k}"] = round(sum(pass_at_k(len(v), sum(v), k) for v in per_task.values()) / len(per_task), 4)
             out[f"pass^{k}"] = round(sum(pass_hat_k(len(v), sum(v), k) for v in per_task.values()) / len(per_task), 4)
+    for k in range(1, k_max + 1):
+        per_k = [pass_hat_k(len(v), sum(v), k) for v in per_task.values()]
+        out[f"pass^{k}"] = round(sum(per_k) / len(per_k), 4)
+        out.setdefault("interval95", {})[f"pass^{k}"] = [round(x, 4) for x in bootstrap_interval(per_k)]
+    out["bootstrap"] = {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "unit": "task"}
+    flips = {task: verdict_flips(v) for task, v in per_task.items()}
+    out["verdict_flips"] = {"tasks_flipping": sum(f > 0 for f in flips.values()), "flips": sum(flips.values()),
+                            "per_task": {task: f for task, f in flips.items() if f}}
     failures = defaultdict(int)
     for t in scored:
         if not t.result.success:

@@ -146,23 +146,23 @@ def train_grpo(
     from synthagent.train.grpo import GRPORunConfig, parse_reasoning_mix
 
     if fault_policy not in ("drop", "zero"):
-        _fail(f"--fault-policy: expected drop or zero, got {fault_policy!r}")
+        fail(f"--fault-policy: expected drop or zero, got {fault_policy!r}")
     if reasoning_mix:
         try:
             parse_reasoning_mix(reasoning_mix)
         except ValueError as err:
-            _fail(str(err))
+            fail(str(err))
     for label, path in (("--model", model), ("--config", config)):
         if not path.exists():
-            _fail(f"{label}: {path} does not exist")
-    task_list = _load_tasks(tasks)
+            fail(f"{label}: {path} does not exist")
+    task_list = load_tasks(tasks)
     try:
         from synthagent.train.grpo import run_grpo_training
         import datasets
 
         datasets.disable_progress_bars()
     except ImportError as err:
-        _fail(f"{err}; install the train extra: pip install torch==2.13.0 && pip install 'synthagent[train,llm]'")
+        fail(f"{err}; install the train extra: pip install torch==2.13.0 && pip install 'synthagent[train,llm]'")
         raise
     cfg = GRPORunConfig(tasks=tasks, model=model, config=config, out=out, reasoning_mix=reasoning_mix, steps=steps,
                         generations=generations, prompts_per_step=prompts_per_step, learning_rate=learning_rate,
@@ -172,7 +172,7 @@ def train_grpo(
     try:
         report = run_grpo_training(cfg, task_list, log=lambda line: console.print(line))
     except ValueError as err:  # a config or task set that cannot be played (missing roles, bad mix, …)
-        _fail(str(err))
+        fail(str(err))
         raise
     stats = report["rollouts"]
     summary = {"steps": report["steps"], "reward_per_step": report["reward_per_step"],

@@ -53,6 +53,9 @@ def synth_llm(
     quiet: bool = typer.Option(False, help="No progress bar and no summary table."),
     strict: bool = typer.Option(False, "--strict", help="A bad --personas line fails the command (default: skipped "
                                                         "and listed in OUT/personas.rejects.jsonl)."),
+    exclude_near: Optional[str] = typer.Option(None, help="Benchmarks (tau2, bfcl, comma-separated) whose near-copies "
+                                                          "are moved to rejected.jsonl with the reason."),
+    exclude_threshold: float = typer.Option(0.5, min=0.01, max=1.0, help="Jaccard at which --exclude-near drops."),
 ) -> None:
     """Synthesize tasks with a teacher model: persona → task and tools → underspecified instruction →
     tool check → teacher runs in simulation → rubric → quality gate. Resumable; see docs/synthesis.md."""
@@ -95,6 +98,8 @@ def synth_llm(
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (RayUnavailable, ManifestMismatch, ConfigError, FormatError, ValueError) as exc:
             fail(str(exc))
+    if exclude_near:
+        _exclude_near(out, exclude_near, exclude_threshold, summary)
     if not quiet:
         print_summary(summary)
     console.print(f"{summary['accepted']} tasks in {out / 'tasks.jsonl'}, {summary['discarded']} discarded with "
@@ -107,6 +112,20 @@ def synth_llm(
         console.print(f"[yellow]incomplete[/]: {why}; {summary['units'] - summary['committed']} task(s) left. "
                       "Rerun the same command to resume.")
         raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def _exclude_near(out: Path, against: str, threshold: float, summary: dict[str, Any]) -> None:
+    from synthagent.integrations.contamination import ContaminationError, exclude_near, parse_against
+
+    try:
+        excluded = exclude_near(out, parse_against(against), threshold)
+    except ContaminationError as exc:
+        fail(str(exc))
+    summary["accepted"] -= len(excluded)
+    summary["discarded"] += len(excluded)
+    summary["excluded_near_benchmark"] = len(excluded)
+    for row in excluded:
+        console.print(f"excluded {row.task_id}: {'; '.join(row.reasons)}", markup=False, highlight=False)
 
 
 class _progress_bar:
