@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -36,8 +37,6 @@ from synthagent.integrations.verl.settings import LoopSettings, loop_resources  
 from synthagent.sim.kinds import world_kind  # noqa: E402
 from synthagent.spec.models import Trajectory  # noqa: E402
 from synthagent.spec.worlds import SimulatedWorld  # noqa: E402
-
-import random  # noqa: E402
 
 RELEASE = Path(__file__).resolve().parents[1] / "integrations" / "data" / "synthagent_release_sample.json"
 THINK_OFF = "<think>\n\n</think>\n\n"
@@ -224,7 +223,8 @@ def test_failing_simulators_and_judge_make_counted_unscored_samples(tmp_path, ta
     assert exhausted >= 3 and len(outs) - len(unscored) >= 10  # the 20% rate really bit, and most samples trained
     assert len(unscored) == exhausted == resources.stats.unscored
     assert failing.failed["user"] % user_attempts == 0
-    by_role = {role: sum(o.extra_fields["reward_extra_info"][f"fault_{role}"] for o in outs) for role in ("user", "tools", "judge")}
+    by_role = {role: sum(o.extra_fields["reward_extra_info"][f"fault_{role}"] for o in outs)
+               for role in ("user", "tools", "judge")}
     assert by_role == {"user": failing.failed["user"] // user_attempts, "tools": failing.failed["tool"],
                        "judge": failing.failed["judge"]}
     assert by_role == {r: resources.stats.faults.get(r, 0) for r in by_role}
