@@ -17,7 +17,7 @@ The episode is also recorded as our `Trajectory`, so the reward is exactly what 
 computes for it.
 
 Infrastructure failures are outcomes, not crashes: a user simulator that gives up (`UserReply.fault`), a
-tool simulator that fails for good (its session counts a `tool_faults` or `tool_schema_violations`), or a
+tool simulator whose endpoint fails for good (`ToolResult.fault`), or a
 judge that fails or misses its deadline ends or marks the episode with `Trajectory.fault`, and the episode
 is *unscored* (`EpisodeOutput.reward` is None). What the trainer does with it is the agent loop's fault
 policy, not this module's.
@@ -47,7 +47,6 @@ Generate = Callable[[list[int]], Awaitable[Any]]
 """prompt ids → the new token ids, or (ids, logprobs), or an object with `token_ids` / `log_probs`."""
 
 DEFAULT_MAX_TOOL_RESPONSE_CHARS = 4096
-TOOL_FAULT_COUNTERS = ("tool_faults", "tool_schema_violations")
 
 
 @dataclass
@@ -129,14 +128,6 @@ def _unpack(output: Any) -> tuple[list[int], list[float] | None]:
     return list(output), None
 
 
-def _tool_faults(session: Any) -> float:
-    metrics = getattr(session, "metrics", None)
-    if not callable(metrics):
-        return 0.0
-    counts = metrics()
-    return sum(float(counts.get(name, 0)) for name in TOOL_FAULT_COUNTERS)
-
-
 async def run_episode_tokens(task: Task, raw_prompt: list[dict[str, Any]], tokenizer: Any, generate: Generate,
                              user: UserSimulator, tools: ToolBackend, *, seed: int = 0, max_turns: int = 16,
                              max_response_tokens: int = 13312, score: bool = True, judge: Any = None,
@@ -185,7 +176,6 @@ async def run_episode_tokens(task: Task, raw_prompt: list[dict[str, Any]], token
             messages.append(Message(role="assistant", actor="agent", content=content or None, tool_calls=tool_calls))
             observations = []
             for call in tool_calls:
-                before = _tool_faults(tool_session)
                 result = await resolve(tool_session.call(call.function.name, call.function.arguments))
                 counters.tool_calls += 1
                 counters.tool_errors += int(result.error)
@@ -193,8 +183,8 @@ async def run_episode_tokens(task: Task, raw_prompt: list[dict[str, Any]], token
                 messages.append(Message(role="tool", actor="tool", content=seen, tool_call_id=call.id,
                                         name=call.function.name, error=result.error))
                 observations.append({"role": "tool", "content": seen})
-                if _tool_faults(tool_session) > before:
-                    fault = Fault(role="tools", message=f"tool simulator failed on {call.function.name}: {result.content}")
+                if result.fault is not None:
+                    fault = Fault(role="tools", message=f"tool simulator failed on {call.function.name}: {result.fault}")
                     break
             if fault is not None:
                 termination = "fault"
@@ -214,7 +204,7 @@ async def run_episode_tokens(task: Task, raw_prompt: list[dict[str, Any]], token
         messages.append(Message(role="user", actor="user", content=reply.text, error=reply.fault is not None))
         if reply.fault is not None:
             termination, meta["stop_reason"] = "fault", reply.stop_reason
-            fault = Fault(role="user", message=f"user simulator failed: {reply.fault}")
+            fault = Fault(role="user", message=f"user simulator failed ({reply.fault}): {reply.fault_message or ''}")
             break
         if reply.stop:
             termination, meta["stop_reason"] = "user_stop", reply.stop_reason
