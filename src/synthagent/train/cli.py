@@ -27,6 +27,10 @@ def export(
     protocol: str = typer.Option("chat", help="sft: chat (plain-text user turns) | ask_user (TRL's tool protocol)."),
     min_reward: float = typer.Option(1.0, help="sft: keep runs whose reward reaches this."),
     split: str = typer.Option("train", help="verl: the split name written into extra_info."),
+    layout: str = typer.Option("ours", help="verl: ours (Task embedded, for synthagent's agent loop) | authors "
+                               "(the rows the SynthAgent authors' verl fork reads)."),
+    mock_store: str = typer.Option("synthagent-mock-tools", help="verl --layout authors: the tool-call history "
+                                   "folder written into tools_kwargs (their M)."),
 ) -> None:
     """Export tasks for training: SFT conversations, a TRL GRPO task set, or verl parquet."""
     if format not in FORMATS:
@@ -58,7 +62,9 @@ def export(
         else:
             from synthagent.exports.verl import write_verl
 
-            n = write_verl(task_list, out, split=split)
+            if layout not in ("ours", "authors"):
+                _fail(f"--layout: expected ours or authors, got {layout!r}")
+            n = write_verl(task_list, out, split=split, layout=layout, mock_store=mock_store)  # type: ignore[arg-type]
     except ImportError as err:
         fail(str(err))
         raise
