@@ -63,7 +63,7 @@ def export(
             from synthagent.exports.verl import write_verl
 
             if layout not in ("ours", "authors"):
-                _fail(f"--layout: expected ours or authors, got {layout!r}")
+                fail(f"--layout: expected ours or authors, got {layout!r}")
             n = write_verl(task_list, out, split=split, layout=layout, mock_store=mock_store)  # type: ignore[arg-type]
     except ImportError as err:
         fail(str(err))
