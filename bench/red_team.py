@@ -95,16 +95,18 @@ def judged_run(made: list[Task], seed: int) -> None:
     user, tools = ScriptedUser(), ExecutableBackend()
     variants = [judged(t) for t in made]
     print(f"\njudged variant: {len(variants)} tasks, sub-goal and interaction items judged, a judge that passes all")
-    print(f"{'policy':<14}{'mean reward':>12}{'share > 0':>11}{'judge-only > 0':>16}")
+    print(f"{'policy':<14}{'mean reward':>12}{'share > 0':>11}{'judge-only > 0':>16}{'grounded':>10}{'to judge':>10}")
     left: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for name in ["oracle", *RED_TEAM]:
         policy = reference_policy(name)
-        rewards, judge_only = [], 0
+        rewards, judge_only, decided, asked = [], 0, 0, 0
         for task in variants:
             trajectory = run_episode_sync(task, policy, user, tools, seed=derive_seed(seed, task.id))
             result = score(task, trajectory, judge=pass_all)
             rewards.append(result.reward)
+            decided += sum(v.evidence.startswith("grounding:") for v in result.items)
+            asked += sum(v.method == "judge" and v.section != "forbidden" for v in result.items)
             if result.reward > 0 and name != "oracle":
                 judge_only += 1
                 for v in result.items:
@@ -113,7 +115,10 @@ def judged_run(made: list[Task], seed: int) -> None:
                         left[key] += 1
                         examples.setdefault(key, v.criterion)
         n = len(variants)
-        print(f"{name:<14}{sum(rewards) / n:>12.4f}{sum(r > 0 for r in rewards) / n:>11.4f}{judge_only:>16}")
+        print(f"{name:<14}{sum(rewards) / n:>12.4f}{sum(r > 0 for r in rewards) / n:>11.4f}{judge_only:>16}"
+              f"{decided:>10}{asked:>10}")
+    print("grounded: judged items failed by grounding without the judge; to judge: sub-goal and interaction items "
+          "the judge alone decided")
     print("items the judge alone decided where a red-team episode scored > 0 (count, example):")
     for key, count in left.most_common():
         print(f"    {count:>6}  {key}: {examples[key]}")

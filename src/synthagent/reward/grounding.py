@@ -141,17 +141,30 @@ def ground_value(trajectory: Trajectory, obtained: list[Obtained], value: Any) -
 
 # ------------------------------------------------------------------------------ judged items
 
-TELLS = re.compile(r"\b(tell|tells|told|inform|informs|report|reports|communicat\w*|let(s)? the user know|"
-                   r"states?|answers?|provides?|gives?|shares?|explains?)\b", re.IGNORECASE)
-_IDENTIFIER = re.compile(r"(?<![\w$])[$]?[A-Za-z0-9][\w\-/.:]*\d[\w\-/.:]*")
+TELLS = re.compile(r"\b(tells?|told|informs?|communicat\w*|lets? the user know|"
+                   r"(?:reports?|states?|gives?|shares?|provides?|explains?)\b[^.]{0,40}\bto the user)\b", re.IGNORECASE)
+# Values a free-text criterion can name unambiguously: record ids (OR-959077, LIB123), ISO dates, money
+# ($1,000, 45.20). Bare numbers ("last 10 games", "2003–2023") are not values of the world.
+_IDENTIFIER = re.compile(r"\b[A-Z]{1,6}-?\d{2,}\b|\b\d{4}-\d{2}-\d{2}\b|\$\d+(?:\.\d+)?|\b\d+\.\d{2}\b")
 _QUOTED = re.compile(r"\"([^\"]{1,40})\"|“([^”]{1,40})”|\(([^()]{1,40})\)")
 
 
-def named_values(criterion: str, slot_values: Iterable[Any], telling: bool) -> list[str]:
+@dataclass(frozen=True)
+class TaskValues:
+    """What grounding knows about a task's values: the hidden slots, the world's own values (a
+    parenthesised word in a criterion is a value only if the world has it) and the values the reference
+    solution passes to tools (a hidden value the task needs for a call must reach a call)."""
+
+    slots: tuple[Any, ...] = ()
+    world: frozenset[str] = frozenset()
+    gold_call: frozenset[str] = frozenset()
+
+
+def named_values(criterion: str, known: TaskValues, telling: bool) -> list[str]:
     """The concrete values a criterion names: hidden-slot values, identifier-like tokens (with a digit: ids,
-    dates, amounts) and, for an item that requires telling, short quoted or parenthesised values."""
+    dates, amounts) and, for an item that requires telling, quoted or parenthesised world values."""
     found: dict[str, None] = {}
-    for value in slot_values:
+    for value in known.slots:
         if str(value).strip() and mentions(criterion, value):
             found.setdefault(str(value), None)
     for token in _IDENTIFIER.findall(re.sub(r"(?<=\d),(?=\d{3})", "", criterion)):  # $1,000 is one value
@@ -159,7 +172,7 @@ def named_values(criterion: str, slot_values: Iterable[Any], telling: bool) -> l
     if telling:
         for groups in _QUOTED.findall(criterion):
             text = next(g for g in groups if g).strip()
-            if text and "," not in text and len(text.split()) <= 5:
+            if text.lower() in known.world:
                 found.setdefault(text, None)
     return [v for v in found if v]
 
@@ -171,35 +184,36 @@ def _said_by_agent(trajectory: Trajectory, value: Any, before: int) -> bool:
 
 def _used(calls: list[Any], value: Any, after: int = -1) -> bool:
     for c in calls:
-        if c.message_index > after and c.args is not None and any(mentions(json.dumps(v) if not isinstance(v, str)
-                                                                            else v, value) for v in c.args.values()):
+        if c.message_index > after and c.args is not None and any(
+                mentions(v if isinstance(v, str) else json.dumps(v), value) for v in c.args.values()):
             return True
     return False
 
 
 def ground_judged(trajectory: Trajectory, obtained: list[Obtained], calls: list[Any], section: str,
-                  criterion: str, slot_values: list[Any]) -> str | None:
+                  criterion: str, known: TaskValues) -> str | None:
     """Why a judged item cannot be met whatever the judge says (None: leave it to the judge).
 
     - an item that requires telling the user a value: each value it names must have reached the agent
       before the answer, and the agent must have said it;
-    - an interaction item: the hidden value it names must have come from the user, and a call must then
-      have used it (asking for everything and acting on nothing learns nothing the task needed);
-    - any other sub-goal: it needs a successful tool call, and each identifier it names must appear in a
-      call's arguments or a tool result (an agent cannot have acted on a record it never touched)."""
+    - an interaction item naming a hidden value: the user must have given it, and if the task's reference
+      solution passes it to a tool, a later call must have used it (asking for everything and acting on
+      nothing learns nothing the task needed);
+    - any other sub-goal: each identifier it names must appear in a call's arguments or a tool result (an
+      agent cannot have acted on a record it never touched)."""
     end = answer_index(trajectory)
     if section == "interactions":
-        for value in (v for v in slot_values if mentions(criterion, v)):
+        for value in (v for v in known.slots if str(v).strip() and mentions(criterion, v)):
             given = next((o for o in obtained if o.source == "user" and mentions(o.text, value)), None)
             if given is None:
                 return f"the user never gave {value}"
-            if not _used(calls, value, given.message_index):
+            if str(value).lower() in known.gold_call and not _used(calls, value, given.message_index):
                 return f"the user gave {value} but no later call used it"
         return None
     if section != "subgoals":
         return None
     telling = TELLS.search(criterion) is not None
-    values = named_values(criterion, slot_values, telling)
+    values = named_values(criterion, known, telling)
     if telling:
         for value in values:
             why = ground_value(trajectory, obtained, value)
@@ -208,9 +222,19 @@ def ground_judged(trajectory: Trajectory, obtained: list[Obtained], calls: list[
             if not _said_by_agent(trajectory, value, end):
                 return f"the agent never told the user {value}"
         return None
-    if not any(c.ok for c in calls):
-        return "no tool call succeeded, so nothing was done"
+    tool_results = [o for o in obtained if o.source == "tool"]
     for value in values:
-        if not _used(calls, value) and first_obtained([o for o in obtained if o.source == "tool"], value, end) is None:
+        if not _used(calls, value) and first_obtained(tool_results, value, end) is None:
             return f"{value} never appears in a call or a tool result"
     return None
+
+
+def task_values(task: Any) -> TaskValues:
+    """The values of a task that grounding of judged items needs (see `TaskValues`)."""
+    world: set[str] = set()
+    for rows in (getattr(task.world, "db", None) or {}).values():
+        for rec in rows.values():
+            world.update(str(v).lower() for v in rec.values() if isinstance(v, (str, int, float)))
+    gold_call = {str(v).lower() for a in task.gold if a.kind == "call" for v in (a.arguments or {}).values()}
+    return TaskValues(slots=tuple(s.value for s in task.private_info), world=frozenset(world),
+                      gold_call=frozenset(gold_call))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Awaitable, Callable
 
 from synthagent.reward.checks import CHECKS, facts
-from synthagent.reward.grounding import ground_judged
+from synthagent.reward.grounding import ground_judged, task_values
 from synthagent.reward.replay import replay
 from synthagent.sim.interfaces import resolve
 from synthagent.spec.models import Fault, ItemVerdict, RubricItem, RubricResult, Task, Trajectory
@@ -123,10 +123,10 @@ def _ground_for_judge(task: Task, f, verdicts: list[ItemVerdict],  # noqa: ANN00
     on) fails here, with the reason, and the judge is not asked (docs/rubrics.md, "Grounded answers")."""
     if not for_judge:
         return for_judge
-    slot_values = [s.value for s in task.private_info]
+    known = task_values(task)
     rest = []
     for section, item in for_judge:
-        why = ground_judged(f.trajectory, f.obtained, f.replay.calls, section, item.criterion, slot_values)
+        why = ground_judged(f.trajectory, f.obtained, f.replay.calls, section, item.criterion, known)
         if why is None:
             rest.append((section, item))
             continue
