@@ -238,3 +238,64 @@ def task_values(task: Any) -> TaskValues:
     gold_call = {str(v).lower() for a in task.gold if a.kind == "call" for v in (a.arguments or {}).values()}
     return TaskValues(slots=tuple(s.value for s in task.private_info), world=frozenset(world),
                       gold_call=frozenset(gold_call))
+
+
+# ------------------------------------------------------------------------------ training guard
+
+def answer_candidates(task: Any) -> tuple[list[str], int]:
+    """The candidate values a task's answer items know (each item's values and alternatives) and how many
+    the task expects. A task without answer items has no candidates: its answers are never counted stuffed."""
+    pool: dict[str, None] = {}
+    expected = 0
+    for _, items in task.rubric.sections():
+        for item in items:
+            if item.check is not None and item.check.op == "answer_contains":
+                expected += len(item.check.args.get("values", []))
+                for v in [*item.check.args.get("values", []), *item.check.args.get("alternatives", [])]:
+                    pool.setdefault(str(v), None)
+    return list(pool), expected
+
+
+def stuffed(task: Any, answer: str | None) -> bool:
+    """Does the answer name more candidate values than the task has answers? The drift a reward that pays
+    for mentions would cause; `train tiny` logs its share so a drift toward stuffing is visible."""
+    pool, expected = answer_candidates(task)
+    if not answer or not pool:
+        return False
+    return sum(mentions(answer, v) for v in mask_nested(pool, answer)) > expected
+
+
+def mask_nested(pool: list[str], answer: str) -> list[str]:
+    """Candidates minus those only present inside a longer named candidate ("economy" in "premium economy")."""
+    named = [v for v in pool if mentions(answer, v)]
+    return [v for v in named if mentions(mask(answer, [w for w in named if len(w) > len(v)]), v)]
+
+
+def answer_guard(episodes: Iterable[tuple[Any, str | None]]) -> dict[str, float]:
+    """Mean answer length (characters) and share of answered episodes whose answer is `stuffed`."""
+    lengths, flags = [], []
+    for task, answer in episodes:
+        if answer is None:
+            continue
+        lengths.append(len(answer))
+        flags.append(stuffed(task, answer))
+    n = len(lengths)
+    return {"answers": n, "answer_chars": round(sum(lengths) / n, 1) if n else 0.0,
+            "stuffed_share": round(sum(flags) / n, 4) if n else 0.0}
+
+
+def obtained_marks(task: Any, trajectory: Trajectory, items: Iterable[tuple[str, Any]]) -> str:
+    """For the judge's input: each value the items name, and the first message (tool result or user message)
+    that gave it to the agent, or that none did. Computed from the transcript the judge also sees."""
+    obtained = obtained_texts(trajectory)
+    known = task_values(task)
+    end = answer_index(trajectory)
+    lines: dict[str, str] = {}
+    for section, item in items:
+        for value in named_values(item.criterion, known, telling=True):
+            if value in lines:
+                continue
+            first = first_obtained(obtained, value, end)
+            lines[value] = (f"- {value}: first given to the agent in message [{first.message_index}] ({first.source})"
+                            if first else f"- {value}: never given to the agent before its answer")
+    return "\n".join(lines.values()) or "(the items name no concrete value)"
