@@ -238,7 +238,7 @@ class StuffPolicy:
 
 class _Echo:
     def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
-        said = " ".join(m.content or "" for m in messages)
+        said = " ".join(m.content or "" for m in messages).replace("<answer>", " ").replace("</answer>", " ")
         return _say("<answer>" + " ".join(said.split()) + "</answer>")
 
 
