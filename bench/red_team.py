@@ -1,7 +1,7 @@
 """Red team vs. rubrics: can a policy that never does the work get paid?
 
 On N procedural tasks (every domain, difficulties 1–5 in rotation) runs the reference policies (oracle,
-eager, silent, random) and the red team (rollout/reference.py `RED_TEAM`), scores every episode and
+eager, silent, random) and the red team (sim/reference.py `RED_TEAM`), scores every episode and
 prints, per policy, the mean reward and the share of tasks with reward > 0 — the red team's target is 0 on
 every task — and, for any residue, the first few tasks with the items that paid and why.
 
@@ -21,7 +21,7 @@ import time
 from collections import Counter, defaultdict
 
 from synthagent.reward.scorer import score
-from synthagent.rollout.reference import RED_TEAM, REFERENCE_POLICIES, reference_policy
+from synthagent.sim.reference import RED_TEAM, REFERENCE_POLICIES, reference_policy
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser

@@ -20,7 +20,7 @@ from synthagent.reward.grounding import answer_guard, stuffed  # noqa: E402
 from synthagent.reward.judge import LLMJudge, judge_messages  # noqa: E402
 from synthagent.reward.scorer import score, score_async  # noqa: E402
 from synthagent.reward.selftest import self_test  # noqa: E402
-from synthagent.rollout.reference import RED_TEAM, reference_policy  # noqa: E402
+from synthagent.sim.reference import RED_TEAM, reference_policy  # noqa: E402
 from synthagent.sim.runtime import run_episode_sync  # noqa: E402
 from synthagent.sim.tools.executable import ExecutableBackend  # noqa: E402
 from synthagent.sim.users.scripted import ScriptedUser  # noqa: E402
