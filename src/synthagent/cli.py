@@ -417,7 +417,7 @@ def demo(
     seed: int = typer.Option(0),
     overwrite: bool = typer.Option(False, help="Discard what --out holds (tasks, runs, settings); start again."),
 ) -> None:
-    """Synthesize tasks in every domain, roll out the four reference policies, score, report."""
+    """Synthesize tasks in every domain, roll out the reference and red-team policies, score, report."""
     from synthagent.demo import run_demo
     from synthagent.spec.manifest import ManifestMismatch
 

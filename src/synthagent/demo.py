@@ -1,6 +1,6 @@
 """`synthagent demo`: the whole offline loop in one command, on the embedded procedural worlds.
 
-Synthesize tasks in every domain (self-tested), roll out the four reference policies, score every
+Synthesize tasks in every domain (self-tested), roll out the reference and red-team policies, score every
 episode, write `summary.json` and the HTML report. Everything is seeded, so two runs print the same table;
 rerunning into the same folder resumes instead of redoing work.
 """

@@ -127,7 +127,7 @@ def test_per_item_mode_makes_one_call_per_item():
 def test_hybrid_scoring_checks_where_possible_judge_for_the_rest():
     task = make_task("retail", 1, 3)
     task.rubric.subgoals[0].check = None  # now only the judge can decide it
-    traj = rollout(task, EagerPolicy())
+    traj = rollout(task, OraclePolicy())  # grounded, so grounding leaves the item to the judge
     with judge_server(lambda body: verdicts((task.rubric.subgoals[0].id, "Not Completed", None))) as server:
         async def go():
             async with LLMClient(kit.role_config(server)) as client:

@@ -6,9 +6,10 @@ happen; the message index points at the turn that decided the verdict so a viewe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from synthagent.reward.grounding import Obtained, ground_value, obtained_texts, uncommitted
 from synthagent.reward.replay import CallEvent, Replay
 from synthagent.sim.conventions import AFFIRMATIVE, asks_confirmation, mentions
 from synthagent.spec.models import Task, Trajectory
@@ -27,6 +28,16 @@ class Facts:
     replay: Replay
     user_messages: list[tuple[int, str]]
     answer: str
+    _obtained: list[Obtained] | None = field(default=None, repr=False)
+
+    @property
+    def obtained(self) -> list[Obtained]:
+        """What reached the agent (user messages, successful tool results), computed once on first use.
+        Tool results come from the replay, so a tool message the runtime (or a forger) wrote grounds nothing."""
+        if self._obtained is None:
+            outputs = [(c.message_index, c.output) for c in self.replay.calls if c.ok and c.output]
+            self._obtained = obtained_texts(self.trajectory, outputs)
+        return self._obtained
 
 
 def facts(task: Task, trajectory: Trajectory, replay: Replay) -> Facts:
@@ -78,6 +89,10 @@ def called(f: Facts, args: dict[str, Any]) -> Verdict:
 
 
 def answer_contains(f: Facts, args: dict[str, Any]) -> Verdict:
+    """The final answer tells the user `values`, grounded (docs/rubrics.md, "Grounded answers"): each value
+    reached the agent before the answer, and the answer commits to it — it names none of `alternatives`
+    (other candidates for the same fact; those in `expected`, the task's other answers, excepted) and does
+    not negate it. `grounded: false` restores a plain mention check for rubrics that ask for one."""
     answer = f.answer
     index = len(f.trajectory.messages) - 1 if f.trajectory.termination == "answer" else None
     if not f.answer:
@@ -85,6 +100,13 @@ def answer_contains(f: Facts, args: dict[str, Any]) -> Verdict:
     missing = [v for v in args["values"] if not mentions(answer, v)]
     if missing:
         return False, f"the answer does not mention {', '.join(map(str, missing))}", index
+    if args.get("grounded", True):
+        alternatives, expected = args.get("alternatives", []), [*args.get("expected", []), *args["values"]]
+        for value in args["values"]:
+            why = ground_value(f.trajectory, f.obtained, value) or uncommitted(
+                answer, value, alternatives, expected, [t.name.replace("_", " ") for t in f.task.tools])
+            if why:
+                return False, why, index
     return True, "the answer mentions " + ", ".join(map(str, args["values"])), index
 
 
@@ -93,6 +115,8 @@ def _uses(call: CallEvent, value: Any) -> bool:
 
 
 def revealed_before_use(f: Facts, args: dict[str, Any]) -> Verdict:
+    """The user gave the value before any call used it — and, with `used: true` (procedural rubrics), a call
+    then did use it: asking for everything and acting on nothing learns nothing the task needed."""
     value = args["value"]
     revealed = next((i for i, text in f.user_messages[1:] if mentions(text, value)), None)
     first_use = next((c for c in f.replay.calls if _uses(c, value)), None)
@@ -103,6 +127,8 @@ def revealed_before_use(f: Facts, args: dict[str, Any]) -> Verdict:
         return False, f"never asked for {args.get('slot', 'it')}", None
     if first_use is not None and first_use.message_index < revealed:
         return False, f"used {value!r} before the user gave it", first_use.message_index
+    if first_use is None and args.get("used", False):
+        return False, f"the user gave {value!r} but no call used it", revealed
     return True, f"the user gave {value!r} before it was used", revealed
 
 

@@ -45,12 +45,13 @@ from pydantic import BaseModel, ConfigDict
 
 from synthagent.llm.client import BudgetExceeded, LLMClient, LLMError
 from synthagent.llm.parsing import ParseError, StructuredOutputError, chat_structured, parse_json_object, strip_think
+from synthagent.reward.grounding import obtained_marks
 from synthagent.reward.scorer import JudgeError
 from synthagent.spec.models import ItemVerdict, RubricItem, Task, Trajectory
 
 __all__ = ["JUDGE_VIEWS", "JudgeError", "LLMJudge", "judge_messages", "parse_verdicts", "render_transcript"]
 
-PROMPT_VERSION = "v1"
+PROMPT_VERSION = "v2"  # v2: stuffed or hedged answers do not meet an item; the input marks obtained values
 MAX_MESSAGE_CHARS = 2_000
 SECTION_TITLES = {"forbidden": "forbidden (policy compliance)", "subgoals": "subgoals",
                   "interactions": "interactions (required user interaction)"}
@@ -123,6 +124,7 @@ def judge_messages(task: Task, trajectory: Trajectory, items: list[tuple[str, Ru
         background += f"\n{ledger}"
     user = (f"# Policy\n{policy}\n\n# Tools\n{tools}\n\n# The user's private background\n{background}\n\n"
             f"# The user's opening request\n{task.instruction}\n\n# Transcript\n{render_transcript(trajectory)}\n\n"
+            f"# What the agent obtained\n{obtained_marks(task, trajectory, items)}\n\n"
             f"# Items to grade ({len(items)}; one JSON object per line)\n{_listed(items, SECTION_TITLES)}")
     return [{"role": "system", "content": load_prompt(f"judge_{version}.txt")}, {"role": "user", "content": user}]
 

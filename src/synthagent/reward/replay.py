@@ -24,6 +24,7 @@ class CallEvent:
     kind: str
     owners: tuple[str, ...]
     precondition_violation: bool
+    output: str = ""  # what the call returned (the replay's own result; the trajectory's where no replay exists)
 
 
 @dataclass
@@ -36,6 +37,7 @@ def replay(task: Task, trajectory: Trajectory) -> Replay:
     kind = world_kind(task)
     session = kind.replay(task) if kind.replay is not None else None
     kinds = {t.name: t.kind for t in task.tools}
+    results = {m.tool_call_id: m for m in trajectory.messages if m.actor == "tool" and m.tool_call_id}
     calls: list[CallEvent] = []
     for index, msg in enumerate(trajectory.messages):
         if msg.actor != "agent" or not msg.tool_calls:
@@ -45,10 +47,12 @@ def replay(task: Task, trajectory: Trajectory) -> Replay:
             if session is not None:
                 res = session.call(name, call.function.arguments)
                 calls.append(CallEvent(index, name, res.args, not res.error, res.kind, res.owners,
-                                       res.precondition_violation))
+                                       res.precondition_violation, "" if res.error else res.content))
             else:
+                result = results.get(call.id)
+                output = result.content or "" if result is not None and not result.error else ""
                 calls.append(CallEvent(index, name, _loads(call.function.arguments), True, kinds.get(name, "read"),
-                                       (), False))
+                                       (), False, output))
     return Replay(calls=calls, db=getattr(session, "db", None))
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Awaitable, Callable
 
 from synthagent.reward.checks import CHECKS, facts
+from synthagent.reward.grounding import ground_judged, task_values
 from synthagent.reward.replay import replay
 from synthagent.sim.interfaces import resolve
 from synthagent.spec.models import Fault, ItemVerdict, RubricItem, RubricResult, Task, Trajectory
@@ -113,7 +114,25 @@ def programmatic_verdicts(task: Task, trajectory: Trajectory
             verdicts.append(ItemVerdict.model_construct(id=item.id, section=section, criterion=item.criterion,
                                                         met=met, evidence=evidence, message_index=index,
                                                         method="check"))
-    return verdicts, for_judge
+    return verdicts, _ground_for_judge(task, f, verdicts, for_judge)
+
+
+def _ground_for_judge(task: Task, f, verdicts: list[ItemVerdict],  # noqa: ANN001 - checks.Facts
+                      for_judge: list[tuple[str, RubricItem]]) -> list[tuple[str, RubricItem]]:
+    """Grounding runs before the judge: an item that names a value the agent never obtained (or never acted
+    on) fails here, with the reason, and the judge is not asked (docs/rubrics.md, "Grounded answers")."""
+    if not for_judge:
+        return for_judge
+    known = task_values(task)
+    rest = []
+    for section, item in for_judge:
+        why = ground_judged(f.trajectory, f.obtained, f.replay.calls, section, item.criterion, known)
+        if why is None:
+            rest.append((section, item))
+            continue
+        verdicts.append(ItemVerdict.model_construct(id=item.id, section=section, criterion=item.criterion, met=False,
+                                                    evidence=f"grounding: {why}", message_index=None, method="check"))
+    return rest
 
 
 def _need_judge(task: Task, for_judge: list[tuple[str, RubricItem]]) -> ScoringError:

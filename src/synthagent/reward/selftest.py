@@ -1,8 +1,14 @@
 """Rubric self-tests: a rubric is only trusted once it scores known behaviours as it should.
 
-On every generated task: the gold trajectory must score 1.0, doing nothing must score 0, and acting
-without asking (the eager policy) must fail every interaction item. A task that fails is rejected and the
-reason is kept.
+On every generated task: the gold trajectory must score 1.0, doing nothing must score 0, acting without
+asking (the eager policy) must fail every interaction item, and the red team — policies that try to be paid
+without doing the work — must score 0. A task that fails is rejected and the reason is kept.
+
+Generation speed matters (bench/procedural.py), so by default only the cheapest and most decisive red-team
+policy runs here: `red-answer`, one turn that states the gold answer's values without obtaining any — it
+fails only if an answer check pays for a value that never reached the agent, which is what the other answer
+attacks (stuffing, echo) also need. `self_test(task, red_team=tuple(RED_TEAM))` runs all six;
+bench/red_team.py runs them on 10,000 tasks.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from synthagent.reward.scorer import RewardConfig, score
-from synthagent.sim.reference import EagerPolicy, OraclePolicy, SilentPolicy
+from synthagent.sim.reference import RED_TEAM, EagerPolicy, OraclePolicy, SilentPolicy
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser
@@ -25,7 +31,12 @@ class SelfTestReport:
     rewards: dict[str, float] = field(default_factory=dict)
 
 
-def self_test(task: Task, config: RewardConfig = RewardConfig()) -> SelfTestReport:
+CHEAP_RED_TEAM = ("red-answer",)
+"""The red-team policies every generated task's self-test runs (one turn, no tool call)."""
+
+
+def self_test(task: Task, config: RewardConfig = RewardConfig(),
+              red_team: tuple[str, ...] = CHEAP_RED_TEAM) -> SelfTestReport:
     user, tools = ScriptedUser(), ExecutableBackend()
     reasons: list[str] = []
     rewards: dict[str, float] = {}
@@ -47,4 +58,11 @@ def self_test(task: Task, config: RewardConfig = RewardConfig()) -> SelfTestRepo
         passed_items = [v.id for v in eager.items if v.section == "interactions" and v.met]
         if passed_items:
             reasons.append(f"acting without asking still meets interaction items: {', '.join(passed_items)}")
+
+    for name in red_team:
+        result = score(task, run_episode_sync(task, RED_TEAM[name](), user, tools), config)
+        rewards[name] = result.reward
+        if result.reward != 0.0:
+            paid = ", ".join(f"{v.id} ({v.evidence})" for v in result.items if v.met and v.section != "forbidden")
+            reasons.append(f"red-team policy {name} scores {result.reward}, not 0: {paid}")
     return SelfTestReport(task_id=task.id, passed=not reasons, reasons=reasons, rewards=rewards)

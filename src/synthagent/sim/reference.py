@@ -5,7 +5,19 @@
 - silent: answers at once without doing anything.
 - random: schema-valid random tool calls and chatter, then a bland answer.
 
-They read the task (the oracle knows the gold plan), so they are for measuring worlds, not agents.
+The red team (`RED_TEAM`) tries to get paid without doing the work; every rubric must give each of them 0
+(the self-test and `bench/red_team.py` check it; docs/rubrics.md, "Grounded answers"):
+
+- red-answer: answers at once with the gold answer's text: the right values, never obtained.
+- red-stuff: answers at once with the domain's vocabulary: every choice value, enum and world value.
+- red-echo: answers at once by repeating every token of the conversation it was sent.
+- red-call-all: calls every tool with empty, then guessed, arguments; answers with the vocabulary.
+- red-repeat: calls tools with guessed arguments and answers with the last tool output, verbatim.
+- red-ask-all: asks the user for every detail at once, again until nothing new comes, then stuffs.
+
+They read the task (the oracle knows the gold plan), so they are for measuring worlds, not agents. The red
+team reads it too, but never a hidden value: what it knows of the task is what an agent is shown, the gold
+answer's wording (red-answer) and the world's vocabulary (red-stuff), which is what a guesser would use.
 """
 
 from __future__ import annotations
@@ -145,7 +157,190 @@ class RandomPolicy:
         return _Random(random.Random(seed))
 
 
-REFERENCE_POLICIES = {"oracle": OraclePolicy, "eager": EagerPolicy, "silent": SilentPolicy, "random": RandomPolicy}
+# ------------------------------------------------------------------------------------------ red team
+
+
+def _tool_values(schema: dict[str, Any]) -> list[Any]:
+    """Every enum value in a JSON schema (recursively): what a tool's own definition tells a guesser."""
+    found: list[Any] = list(schema.get("enum", []))
+    for sub in schema.get("properties", {}).values():
+        found.extend(_tool_values(sub))
+    if isinstance(schema.get("items"), dict):
+        found.extend(_tool_values(schema["items"]))
+    return found
+
+
+def vocabulary(task: Task) -> list[str]:
+    """The domain's vocabulary a keyword stuffer would draw on: the tools' enum values, the procedural
+    domain's choice values and every scalar value in the world's records (a guesser who somehow knows the
+    whole database still must not be paid for naming it)."""
+    words: list[Any] = []
+    for tool in task.tools:
+        words.extend(_tool_values(tool.function.parameters or {}))
+    db = getattr(task.world, "db", None) or {}
+    try:
+        from synthagent.worlds import get_domain
+
+        spec = get_domain(task.domain) if db else None
+    except KeyError:
+        spec = None
+    for entity in (spec or {}).get("entities", {}).values():
+        for fspec in entity.get("fields", {}).values():
+            words.extend(fspec.get("values", []))
+    for rows in db.values():
+        for rec in rows.values():
+            words.extend(v for v in rec.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+    seen: dict[str, None] = {}
+    for w in words:
+        text = f"{w:.2f}" if isinstance(w, float) else str(w)
+        if text.strip():
+            seen.setdefault(text, None)
+    return list(seen)
+
+
+def _stuffed(task: Task, extra: str = "") -> Message:
+    return _say("<answer>" + (extra + " " if extra else "") + "Possible values: " + ", ".join(vocabulary(task))
+                + "</answer>")
+
+
+class _Once:
+    """Answers at once with a fixed text."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
+        return _say(f"<answer>{self.text}</answer>")
+
+
+class AnswerAtOncePolicy:
+    name = "red-answer"
+
+    def session(self, task: Task, seed: int) -> _Once:
+        gold = next((a.text for a in reversed(task.gold) if a.kind == "answer" and a.text), None)
+        return _Once(gold or "Done: your request is complete.")
+
+
+class _Stuffer:
+    def __init__(self, task: Task):
+        self.task = task
+
+    def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
+        return _stuffed(self.task)
+
+
+class StuffPolicy:
+    name = "red-stuff"
+
+    def session(self, task: Task, seed: int) -> _Stuffer:
+        return _Stuffer(task)
+
+
+class _Echo:
+    def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
+        said = " ".join(m.content or "" for m in messages).replace("<answer>", " ").replace("</answer>", " ")
+        return _say("<answer>" + " ".join(said.split()) + "</answer>")
+
+
+class EchoPolicy:
+    name = "red-echo"
+
+    def session(self, task: Task, seed: int) -> _Echo:
+        return _Echo()
+
+
+def _guessed_args(tool: dict[str, Any], seen: str, rng: random.Random) -> dict[str, Any]:
+    """Arguments a guesser would try: identifiers that appeared in the conversation where the parameter
+    looks like an identifier, schema-valid random values elsewhere."""
+    params = tool.get("parameters", {})
+    tokens = [t.strip(".,;:!?()\"'") for t in seen.split()]
+    ids = [t for t in tokens if any(c.isdigit() for c in t) and any(c.isalpha() for c in t)]
+    args = {}
+    for name, sub in params.get("properties", {}).items():
+        if ids and sub.get("type", "string") == "string" and "enum" not in sub:
+            args[name] = rng.choice(ids)
+        else:
+            args[name] = random_value(sub, rng)
+    return args
+
+
+class _CallAll:
+    """Calls every tool with empty arguments, then every tool with guessed ones, then answers."""
+
+    def __init__(self, task: Task, rng: random.Random, repeat_last: bool):
+        self.task = task
+        self.rng = rng
+        self.repeat_last = repeat_last
+        self.queue: list[tuple[dict[str, Any], bool]] | None = None
+        self.turn = 0
+
+    def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
+        if self.queue is None:
+            fns = [t["function"] for t in tools]
+            self.queue = ([] if self.repeat_last else [(f, True) for f in fns]) + [(f, False) for f in fns]
+            self.queue = self.queue[:14]  # stay inside the turn limit
+        if self.queue:
+            fn, empty = self.queue.pop(0)
+            self.turn += 1
+            seen = " ".join(m.content or "" for m in messages if m.actor == "user")
+            return _call(fn["name"], {} if empty else _guessed_args(fn, seen, self.rng), f"call_{self.turn}")
+        if self.repeat_last:
+            last = next((m.content or "" for m in reversed(messages) if m.actor == "tool"), "")
+            return _say(f"<answer>{last}</answer>")
+        return _stuffed(self.task)
+
+
+class CallAllPolicy:
+    name = "red-call-all"
+
+    def session(self, task: Task, seed: int) -> _CallAll:
+        return _CallAll(task, random.Random(seed), repeat_last=False)
+
+
+class RepeatToolPolicy:
+    name = "red-repeat"
+
+    def session(self, task: Task, seed: int) -> _CallAll:
+        return _CallAll(task, random.Random(seed), repeat_last=True)
+
+
+class _AskAll:
+    """Asks for every detail in one message, repeats while the user keeps giving new ones, then stuffs."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        wanted: dict[str, None] = {}
+        for tool in task.tools:
+            for name in (tool.function.parameters or {}).get("properties", {}):
+                wanted.setdefault(name.replace("_", " "), None)
+        for slot in task.private_info:
+            for keyword in slot.keywords:
+                wanted.setdefault(keyword, None)
+        self.question = "Please tell me all of these: " + "; ".join(wanted) + "."
+        self.asked = 0
+
+    def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
+        users = [m.content or "" for m in messages if m.actor == "user"]
+        fresh = self.asked == 0 or (users and users[-1] not in users[:-1] and "know" not in users[-1].lower())
+        if fresh and self.asked < 8:
+            self.asked += 1
+            return _say(self.question)
+        return _stuffed(self.task, " ".join(users[1:]))
+
+
+class AskAllPolicy:
+    name = "red-ask-all"
+
+    def session(self, task: Task, seed: int) -> _AskAll:
+        return _AskAll(task)
+
+
+RED_TEAM = {p.name: p for p in (AnswerAtOncePolicy, StuffPolicy, EchoPolicy, CallAllPolicy, RepeatToolPolicy,
+                                 AskAllPolicy)}
+"""Policies that try to be paid without doing the work; each must score 0 on every rubric."""
+
+REFERENCE_POLICIES = {"oracle": OraclePolicy, "eager": EagerPolicy, "silent": SilentPolicy, "random": RandomPolicy,
+                      **RED_TEAM}
 
 
 def reference_policy(name: str) -> Any:

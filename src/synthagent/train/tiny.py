@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synthagent.reward.grounding import answer_guard
 from synthagent.spec.models import Task
 from synthagent.train.slips import SLIP_KEY
 
@@ -472,7 +473,9 @@ def run_grpo(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig, out
             "environments": len(envs_seen),
             "last_episodes": {"scored": len(scored),
                               "tool_calls": sum(env.trajectory.counters.tool_calls for env in scored),
-                              "rewards": [env.result.reward for env in scored]}}
+                              "rewards": [env.result.reward for env in scored],
+                              # the stuffing guard: a reward that paid for mentions would drift these up
+                              **answer_guard((env.task, env.trajectory.answer) for env in scored)}}
 
 
 def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> dict[str, Any]:
@@ -489,18 +492,20 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
     policy = HFPolicy(model, tokenizer, protocol="ask_user", max_new_tokens=cfg.eval_max_new_tokens, name="tiny")
     user, tools = ScriptedUser(), ExecutableBackend()
     start = time.perf_counter()
-    rewards, successes, tool_calls = [], [], 0
+    rewards, successes, tool_calls, answers = [], [], 0, []
     with torch_threads(cfg.generation_threads):
         for task in tasks:
             traj = run_episode_sync(task, policy, user, tools, seed=derive_seed(cfg.seed, "eval", task.id),
                                     max_turns=cfg.eval_max_turns)
+            answers.append((task, traj.answer))
             result = score(task, traj, reward_config(cfg.reward))
             rewards.append(result.reward)
             successes.append(result.success)
             tool_calls += traj.counters.tool_calls
     n = max(len(tasks), 1)
     return {"tasks": len(tasks), "success_rate": round(sum(successes) / n, 4), "mean_reward": round(sum(rewards) / n, 4),
-            "tool_calls_per_episode": round(tool_calls / n, 2), "seconds": round(time.perf_counter() - start, 1)}
+            "tool_calls_per_episode": round(tool_calls / n, 2), "seconds": round(time.perf_counter() - start, 1),
+            **answer_guard(answers)}
 
 
 # ------------------------------------------------------------------------------------------------ recipe

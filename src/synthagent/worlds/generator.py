@@ -458,13 +458,18 @@ def _rubric(spec: dict, owner: Param, verify_tool: dict, subgoals: list[Subgoal]
                                     criterion=f"Calling {d['name']}, which this request does not need.",
                                     check=Check(op="not_called", args={"tool": d["name"]})))
     subgoal_items = []
+    answers = [_fmt(db[sg.tool["entity"]][sg.record_key][sg.field]) for sg in subgoals if sg.kind == "lookup"]
     for i, sg in enumerate(subgoals, start=1):
         table = sg.tool["entity"]
         if sg.kind == "lookup":
-            value = db[table][sg.record_key][sg.field]
+            value = _fmt(db[table][sg.record_key][sg.field])
+            others = [a for a in answers if a != value]
             subgoal_items.append(RubricItem(
                 id=f"subgoal-{i}", criterion=f"The agent tells the user the {sg.field.replace('_', ' ')} of "
-                f"{sg.record_key} ({_fmt(value)}).", check=Check(op="answer_contains", args={"values": [_fmt(value)]})))
+                f"{sg.record_key} ({value}), a value it obtained in this episode, committing to it.",
+                check=Check(op="answer_contains", args={
+                    "values": [value], "alternatives": _alternatives(spec, db, table, sg.field, [value, *others]),
+                    **({"expected": others} if others else {})})))
         elif sg.tool["op"] == "set":
             subgoal_items.append(RubricItem(
                 id=f"subgoal-{i}", criterion=f"{sg.record_key} ends with " + ", ".join(
@@ -491,9 +496,21 @@ def _rubric(spec: dict, owner: Param, verify_tool: dict, subgoals: list[Subgoal]
                                criterion="The agent asks the user for their "
                                          f"{slot.description.removeprefix('the user' + chr(39) + 's ')} "
                                          f"and learns it ({slot.value}) before using it.",
-                               check=Check(op="revealed_before_use", args={"slot": slot.name, "value": slot.value}))
+                               check=Check(op="revealed_before_use",
+                                           args={"slot": slot.name, "value": slot.value, "used": True}))
                     for slot in private if slot.required]
     return Rubric(forbidden=forbidden, subgoals=subgoal_items, interactions=interactions)
+
+
+def _alternatives(spec: dict, db: dict, table: str, field: str, expected: list[str]) -> list[str]:
+    """The other candidate answers for a looked-up field: the field's other choices in the domain, and the
+    values it has in the other records of the world. An answer naming one of them besides the true value
+    offers a list instead of committing (docs/rubrics.md, "Grounded answers")."""
+    fspec = spec["entities"][table]["fields"].get(field, {})
+    pool = [_fmt(v) for v in fspec.get("values", [])] + [_fmt(rec.get(field)) for _, rec in sorted(db[table].items())
+                                                         if rec.get(field) is not None]
+    skip = {e.lower() for e in expected}
+    return sorted({p for p in pool if p.lower() not in skip})
 
 
 def _background(spec: dict, name: str, params: list[Param], full_instruction: str) -> str:

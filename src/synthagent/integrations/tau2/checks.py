@@ -140,10 +140,16 @@ def tau2_action(f: "Facts", args: dict[str, Any]) -> Verdict:
 
 
 def communicated(f: "Facts", args: dict[str, Any]) -> Verdict:
+    """τ²'s rule (a substring of an agent message) by default, so scores match τ²'s. With `grounded: true`
+    (our stricter option, docs/rubrics.md "Grounded answers") the info must first have reached the agent in
+    a tool result or a user message after the opening request."""
     info = str(args["info"])
     needle = info.lower()
     for index, msg in enumerate(f.trajectory.messages):
         if msg.actor == "agent" and msg.content and needle in msg.content.lower().replace(",", ""):
+            if args.get("grounded") and not any(o.source != "request" and o.message_index < index
+                                                and needle in o.text.lower().replace(",", "") for o in f.obtained):
+                return False, f"the agent said {info!r} before it ever reached the agent", index
             return True, f"the agent said {info!r}", index
     return False, f"the agent never said {info!r}", None
 
