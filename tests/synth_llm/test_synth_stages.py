@@ -293,9 +293,9 @@ def test_simulator_rubric_and_synthesis_agree_on_what_states_a_value(text: str, 
     assert scripted.mentions is checks.mentions is leaks.mentions is underspecification.mentions is mentions
     assert quality_gate.find_leak is generator.find_leak is leaks.find_leak  # synthesis and procedural alike
     assert mentions(text, value) is stated
-    # the rubric: an answer_contains check on a final answer that is `text`
+    # the rubric: an answer_contains check on a final answer that is `text` (its mention rule; grounding is tested apart)
     answer = SimpleNamespace(answer=text, trajectory=SimpleNamespace(termination="answer", messages=[None]))
-    assert checks.answer_contains(answer, {"values": [value]})[0] is stated
+    assert checks.answer_contains(answer, {"values": [value], "grounded": False})[0] is stated  # mention rule alone
     # the synthesis gate: a private value that the instruction states is a leak
     task, _ = _candidate()
     slot = task.private_info[0].model_copy(update={"value": value})

@@ -60,7 +60,12 @@ def test_sft_then_grpo_with_the_environment(tmp_path):
     assert len(grpo["reward_per_step"]) == cfg.grpo_steps
     assert all(0.0 <= r <= 1.0 for r in episodes["rewards"] + grpo["reward_per_step"])
     changed = [name for name, p in model.named_parameters() if not torch.equal(p.detach(), before[name])]
-    assert changed, "GRPO did not change any parameter"
+    # GRPO moves the weights exactly when some group's rewards differ (zero spread, zero advantage). A minute of
+    # SFT rarely earns grounded reward, so this run may have no signal; the update path with a guaranteed
+    # spread is tested through TRL's GRPOTrainer in test_trl_grpo.py.
+    assert len(grpo["zero_spread_share_per_step"]) == cfg.grpo_steps
+    spread = grpo["steps_with_spread"]
+    assert bool(changed) == (spread > 0), (spread, changed[:3])
 
     report = evaluate(model, tokenizer, held[:2], cfg)  # the trained model plays our runtime
     assert report["tasks"] == 2 and 0.0 <= report["mean_reward"] <= 1.0

@@ -113,7 +113,7 @@ class TinyConfig:
         """Minute-scale settings for the end-to-end test: 32 tasks, a 2-layer model, a few GRPO steps."""
         return cls(train_tasks=32, eval_tasks=4, copy_warmup_steps=10, vocab_size=2048, hidden_size=128, num_layers=2,
                    num_heads=4, num_kv_heads=4, intermediate_size=256, sft_epochs=16.0, sft_batch_size=8, sft_lr=5e-3,
-                   grpo_steps=4, grpo_generations=4, grpo_prompts_per_step=1, grpo_lr=1e-3,
+                   grpo_steps=2, grpo_generations=4, grpo_prompts_per_step=1, grpo_lr=1e-3,
                    grpo_max_completion_length=256, grpo_max_tool_calls=6, grpo_tasks=8, eval_max_new_tokens=64,
                    eval_max_turns=8)
 
@@ -464,12 +464,16 @@ def run_grpo(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig, out
         trainer.train()
     rewards = [h.get("reward") for h in trainer.state.log_history if "reward" in h]
     calls = [h.get("tools/call_frequency") for h in trainer.state.log_history if "tools/call_frequency" in h]
+    # TRL's share of groups whose rewards are all equal: such a group has zero advantage and teaches nothing
+    zero_spread = [h["frac_reward_zero_std"] for h in trainer.state.log_history if "frac_reward_zero_std" in h]
     for pool in getattr(trainer, "_environment_pool", {}).values():
         envs_seen.extend(pool)
     scored = [env for env in envs_seen if env.result is not None]
     return {"steps": trainer.state.global_step, "seconds": round(time.perf_counter() - start, 1),
             "reward_per_step": [round(r, 4) for r in rewards if r is not None],
             "tool_calls_per_rollout": [round(c, 3) for c in calls if c is not None],
+            "zero_spread_share_per_step": [round(z, 4) for z in zero_spread],
+            "steps_with_spread": sum(z < 1.0 for z in zero_spread),
             "environments": len(envs_seen),
             "last_episodes": {"scored": len(scored),
                               "tool_calls": sum(env.trajectory.counters.tool_calls for env in scored),
