@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 from synthagent.reward.grounding import Obtained, ground_value, obtained_texts, uncommitted
 from synthagent.reward.replay import CallEvent, Replay
-from synthagent.sim.conventions import AFFIRMATIVE, asks_confirmation, mentions
+from synthagent.sim.confirmation import AFFIRMATIVE, asks_confirmation
+from synthagent.spec.mentions import mentions
 from synthagent.spec.models import Task, Trajectory
 from synthagent.spec.worlds import ProceduralWorld
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from synthagent.sim.conventions import mentions
+from synthagent.spec.mentions import mentions
 from synthagent.spec.models import Trajectory
 
 NEGATIONS = ("not", "isn't", "is not", "no", "never", "neither", "nor", "aren't", "wasn't", "won't")
