@@ -49,8 +49,7 @@ def domains() -> None:
 
     table = Table("domain", "title", "tools", "lookups", "distractors")
     for name, spec in sorted(all_domains().items()):
-        table.add_row(name, spec["title"], str(len(spec["tools"])), str(len(spec["lookups"])),
-                      str(len(spec["distractors"])))
+        table.add_row(name, spec.title, str(len(spec.tools)), str(len(spec.lookups)), str(len(spec.distractors)))
     out_console.print(table)
 
 

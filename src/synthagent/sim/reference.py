@@ -184,9 +184,9 @@ def vocabulary(task: Task) -> list[str]:
         spec = get_domain(task.domain) if db else None
     except KeyError:
         spec = None
-    for entity in (spec or {}).get("entities", {}).values():
-        for fspec in entity.get("fields", {}).values():
-            words.extend(fspec.get("values", []))
+    for entity in (spec.entities.values() if spec is not None else ()):
+        for fspec in entity.fields.values():
+            words.extend(fspec.values or [])
     for rows in db.values():
         for rec in rows.values():
             words.extend(v for v in rec.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool))

@@ -1,6 +1,7 @@
 """The registry of procedural domains: every module in `worlds/domains/` that defines `DOMAIN`.
 
-Adding a domain is adding a data file there; nothing else changes.
+Adding a domain is adding a data file there; nothing else changes. Each `DOMAIN` dict is loaded into a
+typed `Domain` once; a bad one fails with its file and the path of the bad key.
 """
 
 from __future__ import annotations
@@ -8,26 +9,29 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import lru_cache
-from typing import Any
 
 from synthagent.worlds import domains as _domains_pkg
-from synthagent.worlds.domain import validate_domain
+from synthagent.worlds.domain_spec import Domain, load_domain
+from synthagent.worlds.spec_parts import DomainError
 
 
 @lru_cache(maxsize=1)
-def all_domains() -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
+def all_domains() -> dict[str, Domain]:
+    found: dict[str, Domain] = {}
     for info in sorted(pkgutil.iter_modules(_domains_pkg.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{_domains_pkg.__name__}.{info.name}")
-        spec = getattr(module, "DOMAIN", None)
-        if spec is None:
+        data = getattr(module, "DOMAIN", None)
+        if data is None:
             continue
-        validate_domain(spec)
-        found[spec["name"]] = spec
+        try:
+            domain = load_domain(data)
+        except DomainError as err:
+            raise DomainError(f"{module.__file__}: {err}") from None
+        found[domain.name] = domain
     return found
 
 
-def get_domain(name: str) -> dict[str, Any]:
+def get_domain(name: str) -> Domain:
     domains = all_domains()
     if name not in domains:
         raise KeyError(f"unknown domain {name!r}; known: {', '.join(sorted(domains))}")
