@@ -1,11 +1,12 @@
-import json
+import copy
 import subprocess
 import sys
 
 import pytest
 
 from synthagent.worlds import GenerationFailed, Knobs, domain_names, find_leak, generate_task, get_domain
-from synthagent.worlds.domain import DomainError, validate_domain
+from synthagent.worlds import DomainError, validate_domain
+from synthagent.worlds.domains import hotel, retail
 
 from testkit import make_task
 
@@ -80,7 +81,7 @@ def test_impossible_knobs_fail_clearly():
 
 
 def test_domain_validation_names_the_path():
-    spec = json.loads(json.dumps(get_domain("retail")))
+    spec = copy.deepcopy(retail.DOMAIN)
     spec["tools"][1]["entity"] = "nope"
     with pytest.raises(DomainError, match=r"retail.*tools\[1\]\.entity"):
         validate_domain(spec)
@@ -107,7 +108,7 @@ def test_ask_keywords_never_overlap_between_hidden_details(tasks):
 
 
 def test_create_tools_cannot_have_preconditions():
-    spec = json.loads(json.dumps(get_domain("hotel")))
+    spec = copy.deepcopy(hotel.DOMAIN)
     create = next(t for t in spec["tools"] if t["op"] == "create")
     create["requires"] = {"field": next(iter(spec["entities"][create["entity"]]["fields"])), "allowed": ["x"]}
     with pytest.raises(DomainError, match="precondition"):

@@ -24,7 +24,7 @@ from synthagent.worlds.database import build_database
 from synthagent.worlds.domain_spec import Domain, load_domain
 from synthagent.worlds.leaks import find_leak
 from synthagent.worlds.operations import CANNED, GET, OPERATIONS, VERIFY, WriteOperation
-from synthagent.worlds.plan import GenerationFailed, Param, Subgoal, fmt
+from synthagent.worlds.plan import GenerationFailed, Param, Subgoal
 from synthagent.worlds.spec_parts import Distractor, Entity, Restriction
 
 ENGINE_VERSION = "1.0"
@@ -112,7 +112,6 @@ def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, 
     owner_key = rng.choice(sorted(db[domain.owner]))
     user = db[domain.owner][owner_key]
     name = user.get("name", "the customer")
-    verify_tool = domain.tool(domain.verify.tool)
     vfield = domain.verify.field
 
     # ---- sub-goals: lookups first, then writes, each on a distinct record of this user
