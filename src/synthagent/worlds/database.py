@@ -25,7 +25,7 @@ def build_database(domain: Domain, rng: random.Random) -> dict[str, dict[str, di
                 return key
 
     def new_record(ent: Entity) -> dict[str, Any]:
-        return {fname: fspec.draw(rng) for fname, fspec in ent.fields.items()}
+        return {fname: gen(rng, params) for fname, gen, params in ent.drawers}
 
     owner_name = domain.owner
     owner = domain.owner_entity

@@ -57,6 +57,12 @@ class Domain(BaseModel):
     def write_tools(self) -> list[Any]:
         return [t for t in self.tools if OPERATIONS[t.op].writes]
 
+    @cached_property
+    def stored_runtimes(self) -> dict[str, dict[str, Any]]:
+        """Each tool's runtime as stored in `ProceduralWorld.tools`; it depends only on the domain, so it is
+        built once (a task gets its own copy of the outer dicts)."""
+        return {t.name: OPERATIONS[t.op].runtime(self, t).to_world() for t in self.tools}
+
     def check(self) -> None:
         """Cross-references; the first problem raises DomainError with its path."""
         name = self.name

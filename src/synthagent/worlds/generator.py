@@ -173,7 +173,7 @@ def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, 
     restriction = _choose_restriction(domain, gold_tools, rng)
 
     tool_specs = [OPERATIONS[t.op].tool_spec(domain, t) for t in domain.tools]
-    runtimes = {t.name: OPERATIONS[t.op].runtime(domain, t).to_world() for t in domain.tools}
+    runtimes = {name: dict(stored) for name, stored in domain.stored_runtimes.items()}
     chosen_distractors = list(distractors)
     if restriction and restriction.tool not in runtimes and restriction.tool not in {
             d.name for d in chosen_distractors}:
