@@ -130,3 +130,28 @@ def test_a_planted_untraceable_argument_is_rejected_with_its_reason(tree_run: di
         require_obtainable(task, run)
     assert caught.value.stage == "F" and caught.value.kind == "untraceable"
     assert "record_id=\"REF-0000\"" in caught.value.reason and "comes from nowhere" in caught.value.reason
+
+
+def test_cli_flag_runs_stage_p_and_a_resume_with_another_setting_is_refused(tmp_path: Path) -> None:
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from synthagent.synth.llm.cli import register
+
+    app, synth_app = typer.Typer(), typer.Typer()
+    app.add_typer(synth_app, name="synth")
+    register(synth_app)
+    personas = tmp_path / "personas.jsonl"
+    personas.write_text("".join(json.dumps({"persona": p}) + "\n" for p in fake.natural_mix(4, duplicates=0)))
+    with FakeOpenAIServer(fake.responder) as server:
+        (tmp_path / "llm.yaml").write_text(fake.config_yaml(server.base_url))
+        args = ["synth", "llm", "--config", str(tmp_path / "llm.yaml"), "--personas", str(personas),
+                "--out", str(tmp_path / "out"), "--concurrency", "4", "--max-turns", "12"]
+        result = CliRunner().invoke(app, [*args, "--policy-trees"])
+        assert result.exit_code == 0, result.output
+        tasks = read_jsonl(tmp_path / "out" / "tasks.jsonl", Task)
+        assert tasks and all(t.branch is not None for t in tasks)
+        result = CliRunner().invoke(app, args)  # same folder without the flag: other settings, refused
+        assert result.exit_code != 0 and "policy_trees" in result.output
