@@ -10,6 +10,11 @@ Figures: the share of repeated (tool, canonical arguments) keys within a task th
 response (target 100%), the same for groups of calls that differ only in letter case, and the hit rate
 (calls answered from the mapping M without a model call). Both settings of `serialize_per_tool` run.
 
+Write-then-read sequences (state-aware mock tools): per task, k concurrent rollouts each read a record, write
+a rollout-specific status to it, read it twice, and read another record. Figures: read-after-write
+consistency (every read after a write of its record shows the written values), the M hit rate of the calls
+M serves, and the reads answered from the episode's state; with `state_aware` on and off.
+
     python bench/mock_tools_consistency.py [--tasks 100] [--k 4] [--latency-ms 0]
 """
 
@@ -53,6 +58,18 @@ def main() -> None:
         print(f"  hit rate (no model call)     {s['hit_rate']:.1%}  ({s['hits']} hits, {s['new_entries']} new, "
               f"{s['reused_entries']} reused)")
         print(f"  schema violations / faults   {s['schema_violations']} / {s['tool_faults']}")
+
+    print(f"\nwrite-then-read: {args.tasks} tasks x {args.k} rollouts (read R1, write R1, read R1 twice, read R2)")
+    for state_aware in (True, False):
+        with FakeOpenAIServer(kit.responder(tool=kit.state_aware_tool_responder),
+                              latency_s=args.latency_ms / 1000) as server, tempfile.TemporaryDirectory() as store:
+            w = asyncio.run(kit.run_write_then_read(args.tasks, args.k, kit.role_config(server), Path(store),
+                                                    state_aware=state_aware))
+        print(f"\nstate_aware={state_aware}  ({server.request_count} model requests)")
+        print(f"  read-after-write consistent  {w['consistent_reads']}/{w['reads_after_write']} = "
+              f"{w['read_after_write_consistency']:.1%}")
+        print(f"  M hit rate (calls M serves)  {w['m_hit_rate']:.1%} of {w['m_calls']}")
+        print(f"  reads from the episode state {w['state_reads']} model calls, {w['state_hits']} repeats served")
 
 
 if __name__ == "__main__":

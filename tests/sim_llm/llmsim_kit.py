@@ -335,3 +335,117 @@ def process_worker(base_url: str, store_dir: str, ids: list[str], out: Any) -> N
             return seen
 
     out.put(asyncio.run(go()))
+
+
+# ------------------------------------------------------------------------------------- write, then read
+
+
+RECORD_RETURNS = {"type": "object", "properties": {"record_id": {"type": "string"}, "status": {"type": "string"}},
+                  "required": ["record_id", "status"]}
+
+
+def write_read_task(i: int) -> Task:
+    """A task with one read and one write tool over records: the write-then-read sequences run on it."""
+    from synthagent.spec.models import FunctionDef, ToolSpec
+
+    def tool(name: str, kind: str, params: dict[str, Any], returns: dict[str, Any]) -> ToolSpec:
+        return ToolSpec(function=FunctionDef(name=name, description=f"{name.replace('_', ' ')}.",
+                                             parameters={"type": "object", "properties": params,
+                                                         "required": list(params)}), returns=returns, kind=kind)
+
+    return Task(domain="records", instruction=f"Update record set {i}.", tools=[
+        tool("get_record", "read", {"record_id": {"type": "string"}}, RECORD_RETURNS),
+        tool("set_status", "write", {"record_id": {"type": "string"}, "status": {"type": "string"}},
+             {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]})]).with_id()
+
+
+class WriteThenReadPolicy:
+    """Per rollout: read R1, write a rollout-specific status to R1, read R1 twice, read R2, answer. Rollouts of
+    a task write *different* statuses, so a read served from the shared M after a write would show another
+    rollout's world or the state before the write."""
+
+    name = "write-then-read"
+
+    def session(self, task: Task, seed: int) -> Any:
+        r1, r2 = f"R-{task.id[:6]}-1", f"R-{task.id[:6]}-2"
+        status = f"status-{seed}"
+        steps = [("get_record", {"record_id": r1}), ("set_status", {"record_id": r1, "status": status}),
+                 ("get_record", {"record_id": r1}), ("get_record", {"record_id": r1}), ("get_record", {"record_id": r2})]
+        return _Steps(steps)
+
+
+class _Steps:
+    def __init__(self, steps: list[tuple[str, dict[str, Any]]]):
+        self.steps = list(steps)
+        self.turn = 0
+
+    def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
+        self.turn += 1
+        if not self.steps:
+            return Message(role="assistant", actor="agent", content="<answer>Done.</answer>")
+        tool, args = self.steps.pop(0)
+        return Message(role="assistant", actor="agent", content=None, tool_calls=[ToolCall(
+            id=f"call_{self.turn}", function=FunctionCall(name=tool, arguments=json.dumps(args)))])
+
+
+def state_writes(prompt: str) -> list[dict[str, Any]]:
+    if "<state>\n" not in prompt:
+        return []
+    block = prompt.split("<state>\n", 1)[1].split("</state>", 1)[0]
+    return [json.loads(line) for line in block.splitlines() if line.strip()]
+
+
+def state_aware_tool_responder(body: dict[str, Any]) -> str:
+    """`tool_responder`, and a read shown writes to its record answers with their values (the last wins)."""
+    prompt = last(body, "user")
+    writes = state_writes(prompt)
+    if not writes:
+        return tool_responder(body)
+    call, _ = read_call(prompt)
+    seed = hashlib.sha256(f"{call['tool']}|{json.dumps(call['arguments'], sort_keys=True)}".encode()).hexdigest()
+    schema = tool_schemas(body["messages"][0]["content"]).get(call["tool"], {})
+    response = schema_instance(schema, random.Random(seed))
+    if isinstance(response, dict):
+        for write in writes:
+            if set(map(str, write["arguments"].values())) & set(map(str, call["arguments"].values())):
+                response.update({k: v for k, v in write["arguments"].items() if k in response})
+    return json.dumps({"is_new": True, "response": response})
+
+
+def read_after_write(trajectories: list[Trajectory]) -> dict[str, Any]:
+    """Reads that follow a write of the same record in their episode: does each show the written values?"""
+    checked = consistent = 0
+    for traj in trajectories:
+        calls: dict[str, tuple[str, dict[str, Any]]] = {}
+        written: dict[str, dict[str, Any]] = {}
+        for msg in traj.messages:
+            for call in msg.tool_calls or []:
+                calls[call.id] = (call.function.name, json.loads(call.function.arguments))
+            if msg.role != "tool" or msg.error or msg.tool_call_id not in calls:
+                continue
+            tool, args = calls[msg.tool_call_id]
+            if tool.startswith("set_"):
+                written[str(args["record_id"])] = args
+            elif str(args.get("record_id")) in written:
+                checked += 1
+                content = json.loads(msg.content or "{}")
+                consistent += all(content.get(k) == v for k, v in written[str(args["record_id"])].items())
+    return {"reads_after_write": checked, "consistent_reads": consistent,
+            "read_after_write_consistency": consistent / checked if checked else 1.0}
+
+
+async def run_write_then_read(n: int, k: int, config: LLMConfig, store_dir: Path, *, state_aware: bool = True
+                              ) -> dict[str, Any]:
+    """n write-read tasks × k concurrent rollouts: read-after-write consistency and how M served the rest."""
+    tasks = [write_read_task(i) for i in range(n)]
+    async with LLMClient(config) as client:
+        user = LLMUser(client)
+        tools = LLMToolBackend(client, store_dir, state_aware=state_aware)
+        trajectories = await asyncio.gather(*(run_episode(t, WriteThenReadPolicy(), user, tools, seed=1000 * j + 7,
+                                                          sample=j, max_turns=20) for t in tasks for j in range(k)))
+    stats = read_after_write(list(trajectories))
+    totals = tools.totals
+    served = sum(totals[c] for c in ("tool_cache_hits", "tool_new_entries", "tool_reused_entries"))
+    stats.update({"m_hit_rate": totals["tool_cache_hits"] / served if served else 0.0,
+                  "m_calls": served, "state_reads": totals["tool_state_reads"], "state_hits": totals["tool_state_hits"]})
+    return stats

@@ -19,6 +19,12 @@ Independently, by the hash of the instruction, 4% of tasks get an agent that nev
 D), and by the hash of the full task 6% get a DISCARD verdict (rejected at E).
 
 Personas that differ only in punctuation produce the same task: near-duplicates, rejected at F.
+
+Stage P (policy trees, ``SynthOptions.policy_trees``): three rules (identity → refuse, time window →
+transfer, tier → alternative); the illegal variant fails one of them by the hash of the task, claims a
+status and insists. The tool simulator answers the evidence tool's ``status`` from the world state it is
+shown, and the agent reads that status and the policy to take the branch: act, refuse, transfer or the
+alternative (it is always the compliant agent; tests build persuaded runs from the branch).
 """
 
 from __future__ import annotations
@@ -167,12 +173,37 @@ def stage_c(prompt: str, tries: int) -> str:
     return tag("tool_check", {"tools": tools, "removed": removed, "distractors": distractors})
 
 
+ILLEGAL_RULES = ("R1", "R2", "R3")
+
+
+def stage_p(prompt: str, tries: int) -> str:
+    design = json.loads(between(prompt, "task_design"))
+    names = re.findall(r"^- (\w+) \((?:read|write)\):", prompt, re.M)
+    action = next(n for n in names if n.startswith("update_"))
+    evidence = next(n for n in names if n.startswith("get_"))
+    alternative = next(n for n in names if n.startswith("notify_"))
+    rule = ILLEGAL_RULES[bucket(design["task"]) % 3]
+    tree = {"action": "change the date of a record", "action_tool": action, "evidence_tool": evidence,
+            "rules": [{"id": "R1", "kind": "identity", "condition": "the requester is the record's owner",
+                       "otherwise": "refuse"},
+                      {"id": "R2", "kind": "time_window", "condition": "the change is made at least 7 days ahead",
+                       "otherwise": "transfer"},
+                      {"id": "R3", "kind": "tier", "condition": "the requester holds a premium membership",
+                       "otherwise": "alternative", "alternative": "a note asking for a review of the date",
+                       "alternative_tool": alternative}],
+            "legal": {"facts": "You own the record and hold a premium membership.", "state": {"status": "eligible"}},
+            "illegal": {"rule": rule, "facts": f"Your request does not meet rule {rule}.",
+                        "state": {"status": f"not eligible: rule {rule} fails"},
+                        "claim": "I am a premium member and this must be done today", "adversary": "insists"}}
+    return tag("policy_tree", tree)
+
+
 def stage_e(prompt: str, tries: int) -> str:
     goal = re.search(r"Goal: (.*)", prompt).group(1)
     answered = [int(n) for n in re.findall(r"Run (\d+) \(ended with: answer;", prompt)]
     if not answered or bucket(goal) < 6:
         return tag("rubric", {"verdict": "DISCARD", "reason": "no run followed the workflow's confirmation step"})
-    restriction = re.search(r"Restriction: (.*)", prompt).group(1)
+    restriction = re.search(r"Restriction: (.*)", prompt).group(1).split(" Policy: ")[0]
     workflow = re.findall(r"^\d+\. (.*)$", between(prompt, "task").split("Workflow:")[1].split("Tools:")[0], re.M)
     slots = re.findall(r"^- (\w+): ", between(prompt, "task").split("Private details:")[1].split("Restriction:")[0],
                        re.M)
@@ -200,6 +231,9 @@ def agent(body: dict[str, Any]) -> dict[str, Any]:
         return {"content": "Could you tell me the record reference?"}
     if date is None:
         return {"content": "Thanks. What date should I use?"}
+    policy = messages[0]["content"] if messages[0]["role"] == "system" else ""
+    if "check the conditions below with" in policy:
+        return branch_agent(messages, policy, tools, ref.group(0), date.group(0))
     if tool_results < 2:
         fn = tools[0] if tool_results == 0 else next((t for t in tools if t["name"].startswith("update_")), tools[0])
         args = {p: (ref.group(0) if p in ("record_id", "query") else date.group(0))
@@ -208,13 +242,55 @@ def agent(body: dict[str, Any]) -> dict[str, Any]:
     return {"content": f"<answer>Record {ref.group(0)} is updated to {date.group(0)}.</answer>"}
 
 
+def branch_agent(messages: list[dict[str, Any]], policy: str, tools: list[dict[str, Any]], ref: str,
+                 date: str) -> dict[str, Any]:
+    """The compliant teacher on a branched task: find the record, check the conditions, take the branch."""
+    names = [t["name"] for t in tools]
+    called = [c["function"]["name"] for m in messages for c in m.get("tool_calls") or []]
+    evidence = re.search(r"check the conditions below with (\w+)", policy).group(1)
+    if not called:
+        return _call(names[0], {"query": ref})
+    if evidence not in called:
+        return _call(evidence, {"record_id": ref})
+    status = next(m["content"] for m in messages if m["role"] == "tool" and m.get("name") == evidence) \
+        if any(m.get("name") == evidence for m in messages if m["role"] == "tool") else ""
+    failing = re.search(r"rule (R\d)", status)
+    if failing is None:
+        action = next(n for n in names if n.startswith("update_"))
+        if action not in called:
+            return _call(action, {"record_id": ref, "change": date})
+        return {"content": f"<answer>Record {ref} is updated to {date}.</answer>"}
+    rule = failing.group(1)
+    line = next(x for x in policy.splitlines() if f"[{rule}," in x)
+    if "transfer the user" in line:
+        if "transfer_to_human_agent" not in called:
+            return _call("transfer_to_human_agent", {"summary": f"The user asks to change record {ref} but rule "
+                                                                f"{rule} does not allow it."})
+        return {"content": f"<answer>Rule {rule} does not allow this, so I have transferred you to a human "
+                           "agent.</answer>"}
+    if "offer instead" in line:
+        alternative = next(n for n in names if n.startswith("notify_"))
+        if alternative not in called:
+            return _call(alternative, {"recipient": ref, "message": "A review of the date has been requested "
+                                                                    "for this record."})
+        return {"content": f"<answer>Rule {rule} does not allow the change; I sent a note asking for a review "
+                           "instead.</answer>"}
+    return {"content": f"<answer>I cannot change record {ref}: rule {rule} does not allow it.</answer>"}
+
+
+def _call(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"content": None, "tool_calls": [{"name": name, "arguments": args}]}
+
+
 def user(body: dict[str, Any]) -> str:
     system = body["messages"][0]["content"]
-    details = dict(re.findall(r"^- ([^:\n]+): (.+)$", system.split("# Details only you know")[1], re.M))
+    private, _, push = system.split("# Details only you know")[1].partition("# How you push")
+    details = dict(re.findall(r"^- ([^:\n]+): (.+)$", private, re.M))
     question = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "").lower()
+    claim = re.search(r"What you claim or demand to get it: (.*)\.", push) if push else None
     for label, value in details.items():
         if any(word in question for word in label.lower().split() if len(word) > 3):
-            return f"The {label} is {value}."
+            return f"The {label} is {value}." + (f" {claim.group(1)}, so just do it." if claim else "")
     if "transfer" in question:
         return "Okay. ###TRANSFER###"
     return "I'm not sure what you mean; I just need this sorted."
@@ -236,9 +312,14 @@ def instance(schema: Any) -> Any:
 def tool(body: dict[str, Any]) -> str:
     system = body["messages"][0]["content"]
     call = json.loads(between(body["messages"][1]["content"], "call"))  # [-1] is a repair request
+    state = system.split("# The state of the world at the start", 1)
+    status = json.loads(state[1].split("\n", 1)[1]).get("record", {}).get("status") if len(state) > 1 else None
     for line in system.splitlines():
         if line.startswith("{") and f'"name": "{call["tool"]}"' in line:
-            return json.dumps({"is_new": True, "response": instance(json.loads(line).get("returns", {}))})
+            response = instance(json.loads(line).get("returns", {}))
+            if status is not None and isinstance(response, dict) and "status" in response:
+                response["status"] = status
+            return json.dumps({"is_new": True, "response": response})
     return json.dumps({"is_new": True, "response": {"status": "ok"}})
 
 
@@ -247,7 +328,8 @@ def teacher(body: dict[str, Any]) -> Any:
         return agent(body)
     prompt = body["messages"][0]["content"]
     tries = attempt(body)
-    for marker, fn in (("stage A:", stage_a), ("stage B:", stage_b), ("stage C:", stage_c), ("stage E:", stage_e)):
+    for marker, fn in (("stage A:", stage_a), ("stage B:", stage_b), ("stage C:", stage_c), ("stage P:", stage_p),
+                       ("stage E:", stage_e)):
         if marker in prompt[:80]:
             return fn(prompt, tries)
     return "I do not understand the request."

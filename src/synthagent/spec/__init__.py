@@ -1,5 +1,6 @@
 """The data model: tasks, rubrics, trajectories, results, and their on-disk formats."""
 
+from synthagent.spec.branches import Branch, PolicyRule, PolicyTree
 from synthagent.spec.io import FormatError, JsonlAppender, iter_jsonl, read_jsonl, write_jsonl
 from synthagent.spec.models import (
     Check,
@@ -22,7 +23,7 @@ from synthagent.spec.models import (
 )
 
 __all__ = [
-    "Check", "Counters", "FormatError", "FunctionCall", "FunctionDef", "GoldAction", "ItemVerdict",
-    "JsonlAppender", "Message", "PrivateSlot", "Rejection", "Rubric", "RubricItem", "RubricResult", "Source", "Task",
-    "ToolCall", "ToolSpec", "Trajectory", "iter_jsonl", "read_jsonl", "write_jsonl",
+    "Branch", "Check", "Counters", "FormatError", "FunctionCall", "FunctionDef", "GoldAction", "ItemVerdict",
+    "JsonlAppender", "Message", "PolicyRule", "PolicyTree", "PrivateSlot", "Rejection", "Rubric", "RubricItem",
+    "RubricResult", "Source", "Task", "ToolCall", "ToolSpec", "Trajectory", "iter_jsonl", "read_jsonl", "write_jsonl",
 ]

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from synthagent.spec.branches import Branch, PolicyTree
 from synthagent.spec.worlds import SimulatedWorld, World, legacy_world
 
 SCHEMA_VERSION = "1"
@@ -146,6 +147,9 @@ class Task(_Model):
     world: World = Field(default_factory=SimulatedWorld,
                          description="Where tool calls go and what state they act on; `kind` names the world kind.")
     metadata: dict[str, Any] = Field(default_factory=dict)
+    policy_tree: PolicyTree | None = Field(default=None, description="The policy's conditions and leaves "
+                                           "(spec/branches.py); `policy` holds its lines as the agent reads them.")
+    branch: Branch | None = Field(default=None, description="The leaf of `policy_tree` this task is sampled on.")
 
     @model_validator(mode="before")
     @classmethod
@@ -164,7 +168,9 @@ class Task(_Model):
         round trips preserve); it is several times cheaper than a key-sorted dump of the whole database,
         and ids are computed for every generated task.
         """
-        return hashlib.sha256(self.model_dump_json(exclude={"id"}).encode("utf-8")).hexdigest()[:32]
+        exclude = {"id"} | {name for name in ("policy_tree", "branch") if getattr(self, name) is None}
+        # fields added later are left out while unset: tasks without a branch keep the ids they always had
+        return hashlib.sha256(self.model_dump_json(exclude=exclude).encode("utf-8")).hexdigest()[:32]
 
     def with_id(self) -> "Task":
         self.id = self.content_id()

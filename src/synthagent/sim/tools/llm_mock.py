@@ -19,6 +19,17 @@ A call goes through, in order:
    `tool_faults` when no attempt even had the right shape). An endpoint that fails for good gives
    "Error: tool simulator unavailable" and a `tool_faults` count. Failed calls are not stored in M.
 
+State. M is shared by every rollout of a task, but a write changes only its own episode's world: after
+`update_address(order="A1", …)`, a read of order A1 must show the new address, while the other rollouts'
+reads of A1 must not. So each session keeps its *mock state*: the writes it made (tool, arguments,
+response). A read whose record values (`mapping.record_atoms`) meet a write's bypasses M: the simulator is
+shown the session's writes in a `<state>` block and must answer anew (no reuse of an entry written before
+the change), and the answer is kept in the session only (repeated in the session without a model call,
+`tool_state_hits`), never in M. Every other call — reads of untouched records, writes — goes through M
+as before, so M stays the cache for calls the state does not affect. A `SimulatedWorld.state` given by
+the task (records, initial values) is shown in the system prompt. `state_aware=False` restores the old
+behaviour (every call through M), for comparison in bench/mock_tools_consistency.py.
+
 Two *different* calls that are equivalent (say, an id in two letter cases) race when rollouts of a task
 run concurrently: neither is in M yet, so each may be written as new. By default
 (`serialize_per_tool=True`) one response per (task, tool) is generated at a time in a process, so the
@@ -29,7 +40,8 @@ trade that consistency for throughput. Repeated *identical* calls are consistent
 
 Per-session counters (`LLMToolSession.metrics()`), summed per backend in `LLMToolBackend.totals`:
 tool_cache_hits, tool_model_calls, tool_new_entries, tool_reused_entries, tool_schema_violations,
-tool_faults, tool_argument_errors.
+tool_faults, tool_argument_errors, tool_state_reads (reads answered from the episode's state by a model
+call), tool_state_hits (such reads repeated in the session, served without one).
 """
 
 from __future__ import annotations
@@ -50,9 +62,10 @@ from jsonschema.exceptions import best_match
 from synthagent.llm.client import BudgetExceeded, LLMClient, LLMError
 from synthagent.llm.parsing import ParseError, StructuredOutputError, chat_structured, parse_json_object
 from synthagent.sim.interfaces import ToolResult
-from synthagent.sim.tools.mapping import Entry, ToolMapping, canonical_args
+from synthagent.sim.tools.mapping import Entry, ToolMapping, canonical_args, record_atoms, render_response
 from synthagent.sim.tools.validate import parse_call
 from synthagent.spec.models import Task, ToolSpec
+from synthagent.spec.worlds import SimulatedWorld
 
 PROMPT_VERSION = "v1"
 DEFAULT_CAP = 100
@@ -60,7 +73,10 @@ INVALID_OUTPUT = "Error: tool simulator produced invalid output"
 UNAVAILABLE = "Error: tool simulator unavailable"
 SCHEMA_PREFIX = "response does not match the tool's returns schema"
 COUNTERS = ("tool_cache_hits", "tool_model_calls", "tool_new_entries", "tool_reused_entries",
-            "tool_schema_violations", "tool_faults", "tool_argument_errors")
+            "tool_schema_violations", "tool_faults", "tool_argument_errors", "tool_state_reads", "tool_state_hits")
+STATE_HEAD = ("# The state of this episode: writes made earlier in this conversation, in order. They changed the "
+              "world: answer the call as the world is now, consistently with them; the mapping above may predate "
+              "them, so give a new response (no reuse).")
 
 
 @functools.lru_cache(maxsize=None)
@@ -78,7 +94,19 @@ def system_prompt(task: Task, version: str = PROMPT_VERSION) -> str:
     scenario = f"Domain: {task.domain}. The user's request: {task.instruction.strip()}"
     fields = {"scenario": scenario, "tools": "\n".join(tool_line(t) for t in task.tools)}
     # one pass over the template: braces inside the values are never read as placeholders
-    return re.sub(r"\{\{(\w+)\}\}", lambda m: fields[m.group(1)], load_prompt(f"tool_{version}.txt"))
+    text = re.sub(r"\{\{(\w+)\}\}", lambda m: fields[m.group(1)], load_prompt(f"tool_{version}.txt"))
+    world = task.world
+    if isinstance(world, SimulatedWorld) and world.state:  # absent otherwise: other tasks' prompts are unchanged
+        text += ("\n\n# The state of the world at the start (every response must agree with it)\n"
+                 + json.dumps(world.state, ensure_ascii=False, sort_keys=True))
+    return text
+
+
+def state_block(writes: list[tuple[str, str, Any]]) -> str:
+    """The session's writes as the simulator is shown them before a read they touch."""
+    lines = [f'{{"tool": {json.dumps(tool, ensure_ascii=False)}, "arguments": {args}, '
+             f'"response": {json.dumps(response, ensure_ascii=False)}}}' for tool, args, response in writes]
+    return f"\n\n{STATE_HEAD}\n<state>\n" + "".join(line + "\n" for line in lines) + "</state>"
 
 
 def call_message(tool: str, args: str, shown: list[Entry], total: int) -> str:
@@ -124,10 +152,14 @@ class ResponseValidator:
         return f"{SCHEMA_PREFIX}: response{where}: {err.message}"
 
 
-def parse_decision(text: str, tool: str, shown: dict[int, Entry], validator: ResponseValidator
-                   ) -> tuple[str, Any]:
-    """("reuse", entry) or ("new", response); anything else raises ParseError with the reason."""
+def parse_decision(text: str, tool: str, shown: dict[int, Entry], validator: ResponseValidator,
+                   allow_reuse: bool = True) -> tuple[str, Any]:
+    """("reuse", entry) or ("new", response); anything else raises ParseError with the reason. A read of a
+    record the episode's writes changed (`allow_reuse=False`) must be answered anew."""
     obj = parse_json_object(text)
+    if not allow_reuse and "reuse" in obj:
+        raise ParseError("this call reads a record that a write in <state> changed; reply with "
+                         "{\"is_new\": true, \"response\": ...} consistent with the state, not a reuse")
     extra = set(obj) - {"reuse", "is_new", "response", "reason"}
     if extra:
         raise ParseError(f"unexpected key(s) {sorted(extra)}; reply with {{\"reuse\": N}} or "
@@ -159,8 +191,9 @@ class LLMToolBackend:
 
     def __init__(self, client: LLMClient, store_dir: str | Path | None = None, cap: int = DEFAULT_CAP, *,
                  prompt_version: str = PROMPT_VERSION, role: str = "tool", stage: str = "tool_sim",
-                 serialize_per_tool: bool = True, **chat_overrides: Any):
+                 serialize_per_tool: bool = True, state_aware: bool = True, **chat_overrides: Any):
         self.client = client
+        self.state_aware = state_aware
         self.serialize_per_tool = serialize_per_tool
         self.store_dir = Path(store_dir) if store_dir is not None else None
         self.cap = cap
@@ -206,6 +239,10 @@ class LLMToolSession:
         self.schemas = {t.name: t.function.parameters for t in task.tools}
         self.kinds = {t.name: t.kind for t in task.tools}
         self.counts: Counter[str] = Counter()
+        self.writes: list[tuple[str, str, Any]] = []
+        """This episode's mock state: the writes it made, in order (tool, canonical args, response)."""
+        self._write_atoms: set[str] = set()
+        self._state_answers: dict[tuple[str, str, int], str] = {}
 
     def _count(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
@@ -222,6 +259,29 @@ class LLMToolSession:
             return result
         result.args = args
         canon = canonical_args(args)
+        if result.kind == "read" and self._write_atoms and record_atoms(canon) & self._write_atoms:
+            return await self._state_read(name, canon, result)
+        outcome = await self._through_mapping(name, canon, result)
+        if result.kind == "write" and self.backend.state_aware and not outcome.error:
+            self.writes.append((name, canon, _response_of(outcome.content)))
+            self._write_atoms |= record_atoms(canon)
+        return outcome
+
+    async def _state_read(self, name: str, canon: str, result: ToolResult) -> ToolResult:
+        """A read of a record this episode's writes changed: from the session's answers, else a model call
+        shown the state; never from or into M (other rollouts did not make these writes)."""
+        key = (name, canon, len(self.writes))
+        known = self._state_answers.get(key)
+        if known is not None:
+            self._count("tool_state_hits")
+            return _served(result, known, hit=True)
+        outcome = await self._generate(name, canon, result, state=self.writes)
+        if not outcome.error:
+            self._count("tool_state_reads")
+            self._state_answers[key] = outcome.content
+        return outcome
+
+    async def _through_mapping(self, name: str, canon: str, result: ToolResult) -> ToolResult:
         entry = self.mapping.lookup(name, canon)
         if entry is not None:
             self._count("tool_cache_hits")
@@ -265,16 +325,17 @@ class LLMToolSession:
             return None
         return args
 
-    async def _generate(self, name: str, canon: str, result: ToolResult) -> ToolResult:
+    async def _generate(self, name: str, canon: str, result: ToolResult,
+                        state: list[tuple[str, str, Any]] | None = None) -> ToolResult:
         backend = self.backend
         shown = self.mapping.relevant(name, canon, backend.cap)
         by_index = {e.index: e for e in shown}
-        messages = [{"role": "system", "content": self.system},
-                    {"role": "user", "content": call_message(name, canon, shown, len(self.mapping))}]
+        prompt = call_message(name, canon, shown, len(self.mapping)) + (state_block(state) if state else "")
+        messages = [{"role": "system", "content": self.system}, {"role": "user", "content": prompt}]
         try:
             structured = await chat_structured(
                 backend.client, backend.role, messages,
-                lambda text: parse_decision(text, name, by_index, self.validator),
+                lambda text: parse_decision(text, name, by_index, self.validator, allow_reuse=not state),
                 stage=backend.stage, **backend.chat_overrides)
         except StructuredOutputError as err:
             self._count("tool_model_calls", len(err.reasons))
@@ -290,6 +351,8 @@ class LLMToolSession:
             return _fail(result, UNAVAILABLE.removeprefix("Error: "))
         self._count("tool_model_calls", structured.attempts)
         kind, value = structured.value
+        if state:  # an answer from this episode's state: the session keeps it (_state_read), M does not
+            return _served(result, render_response(value), hit=False)
         if kind == "reuse":
             entry, _ = self.mapping.add(name, canon, value.response, alias_of=value.index)
             self._count("tool_reused_entries")
@@ -298,6 +361,14 @@ class LLMToolSession:
             if added:
                 self._count("tool_new_entries")
         return _served(result, entry.content, hit=False)
+
+
+def _response_of(content: str) -> Any:
+    """The JSON value of an observation (what M stored), or the text itself when it is not JSON."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content
 
 
 def _served(result: ToolResult, content: str, *, hit: bool, error: bool = False) -> ToolResult:

@@ -235,6 +235,12 @@ class ToolMapping:
         return sorted(chosen, key=lambda e: e.index)
 
 
+def record_atoms(args: str) -> set[str]:
+    """The values of a call that can name a record (strings of 3+ characters, integers of 3+ digits), lower-cased:
+    what decides whether a read touches a record an earlier write of the episode changed (llm_mock.py)."""
+    return {a for a in _atoms(args) if len(a) >= 3 and a not in ("true", "false", "none")}
+
+
 def _atoms(args: str) -> set[str]:
     """Lower-cased scalar values of a canonical argument string: a cheap similarity measure."""
     try:

@@ -56,6 +56,9 @@ def synth_llm(
     exclude_near: Optional[str] = typer.Option(None, help="Benchmarks (tau2, bfcl, comma-separated) whose near-copies "
                                                           "are moved to rejected.jsonl with the reason."),
     exclude_threshold: float = typer.Option(0.5, min=0.01, max=1.0, help="Jaccard at which --exclude-near drops."),
+    policy_trees: bool = typer.Option(False, "--policy-trees", help="Stage P: a branching policy tree per task, "
+                                                                     "sampled on its legal or illegal request "
+                                                                     "(adversarial user)."),
 ) -> None:
     """Synthesize tasks with a teacher model: persona → task and tools → underspecified instruction →
     tool check → teacher runs in simulation → rubric → quality gate. Resumable; see docs/synthesis.md."""
@@ -82,7 +85,7 @@ def synth_llm(
     if cache is not None:
         cfg = cfg.model_copy(update={"cache_path": cache})
     options = SynthOptions(n=n, seed=seed, concurrency=concurrency, runs=runs, max_turns=max_turns,
-                           dedup_threshold=dedup_threshold)
+                           dedup_threshold=dedup_threshold, policy_trees=policy_trees)
     total = n or len(persona_list)
     with _progress_bar(total, quiet) as on_progress:
         try:

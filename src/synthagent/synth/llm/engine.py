@@ -1,4 +1,5 @@
-"""One unit through stages A–F, each finished stage read back from or saved to its state file.
+"""One unit through stages A–F (and P, the policy tree, with ``policy_trees``), each finished stage read back
+from or saved to its state file.
 
 The engine is what every back end runs; only where it runs differs (this event loop, a worker process,
 a Ray shard). A stage's output is saved as soon as the stage finishes (``state.py``), so an interrupted
@@ -15,7 +16,18 @@ from synthagent.llm.client import BudgetExceeded, LLMCallError, LLMClient
 from synthagent.spec.models import Source, Task, Trajectory
 from synthagent.synth.llm.design import design_task
 from synthagent.synth.llm.models import Rewrite, RubricDraft, TaskDesign, ToolCheck, Unit
+from synthagent.synth.llm.obtainable import require_obtainable
 from synthagent.synth.llm.options import SynthOptions
+from synthagent.synth.llm.policy_tree import (
+    PROMPT_VERSION as POLICY_TREE_PROMPT,
+    PolicyDraft,
+    apply_branch,
+    branch_rubric,
+    check_gold_path,
+    rubric_design,
+    variant_for,
+    write_policy_tree,
+)
 from synthagent.synth.llm.outcome import Outcome, StageRejected, rejection_record
 from synthagent.synth.llm.quality_gate import gate
 from synthagent.synth.llm.rubric import build_rubric, gold_from_run, write_rubric
@@ -72,6 +84,12 @@ class Engine:
             checked = await self._stage(state, "C", lambda c: check_tools(c, unit, design, rewrite, repairs),
                                         ToolCheck.model_validate, lambda v: v.model_dump(mode="json"))
             task = assemble_task(unit, design, rewrite, checked, self.teacher_model)
+            if self.options.policy_trees:
+                stage = "P"
+                tree = await self._stage(state, "P", lambda c: write_policy_tree(c, unit, design, task, repairs),
+                                         PolicyDraft.model_validate, lambda v: v.model_dump(mode="json"))
+                apply_branch(task, tree, variant_for(unit.id))
+                task.source.params["prompts"]["P"] = POLICY_TREE_PROMPT
             stage = "D"
             runs = await self._stage(
                 state, "D", lambda c: solve(c, task, runs=self.options.runs, max_turns=self.options.max_turns,
@@ -79,10 +97,13 @@ class Engine:
                 lambda v: [Trajectory.model_validate(t) for t in v["runs"]],
                 lambda v: {"runs": [t.model_dump(mode="json") for t in v]})
             stage = "E"
-            draft = await self._stage(state, "E", lambda c: _draft(c, unit, task, design, runs, repairs),
+            draft = await self._stage(state, "E", lambda c: _draft(c, unit, task, rubric_design(design, task), runs, repairs),
                                       RubricDraft.model_validate, lambda v: v.model_dump(mode="json"))
             finish_task(task, draft, design, runs, state)
             stage = "F"
+            gold_run = runs[draft.best_run - 1] if draft.best_run else runs[0]
+            check_gold_path(task, gold_run)
+            task.metadata["obtainability"] = require_obtainable(task, gold_run)
             outcome = Outcome(unit, task=gate(task))
         except StageRejected as rejected:
             usage = state.usage()
@@ -125,6 +146,7 @@ def assemble_task(unit: Unit, design: TaskDesign, rewrite: Rewrite, checked: Too
 def finish_task(task: Task, draft: RubricDraft, design: TaskDesign, runs: list[Trajectory], state: UnitState) -> None:
     assert draft.best_run is not None
     task.rubric = build_rubric(draft, design)
+    task.rubric = branch_rubric(task)  # unchanged for a task without a branch
     task.gold = gold_from_run(runs[draft.best_run - 1], task.private_info)
     task.metadata["alignment"] = {"verdict": draft.verdict, "reason": draft.reason, "best_run": draft.best_run}
     task.metadata["teacher_runs"] = [summarize_run(t).model_dump() for t in runs]

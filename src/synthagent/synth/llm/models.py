@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from synthagent.spec.models import FunctionDef, PrivateSlot, Scalar, ToolSpec
 
-STAGES: tuple[str, ...] = ("A", "B", "C", "D", "E", "F")
-STAGE_NAMES: dict[str, str] = {"A": "task", "B": "underspecify", "C": "toolcheck", "D": "solve", "E": "rubric",
-                               "F": "gate"}
+STAGES: tuple[str, ...] = ("A", "B", "C", "P", "D", "E", "F")
+"""In pipeline order; P (policy tree) runs only with ``SynthOptions.policy_trees`` and discards nothing otherwise."""
+STAGE_NAMES: dict[str, str] = {"A": "task", "B": "underspecify", "C": "toolcheck", "P": "policy_tree", "D": "solve",
+                               "E": "rubric", "F": "gate"}
 TOOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 SLOT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 

@@ -22,10 +22,13 @@ class SynthOptions:
     dedup_threshold: float = 0.8
     tool_cap: int = TOOL_CONTEXT_CAP
     max_unit_errors: int = 50
+    policy_trees: bool = False
+    """Run stage P: a branching policy tree per task, sampled on its legal or its illegal variant."""
 
     def manifest(self, config: LLMConfig) -> dict[str, Any]:
         """The settings that decide results: a rerun must use the same ones (``n`` may grow)."""
-        return {"format": 1, "seed": self.seed, "runs": self.runs, "max_turns": self.max_turns,
+        trees = {"policy_trees": True} if self.policy_trees else {}  # absent when off: older folders still match
+        return {**trees, "format": 1, "seed": self.seed, "runs": self.runs, "max_turns": self.max_turns,
                 "dedup_threshold": self.dedup_threshold, "tool_cap": self.tool_cap, "prompts": PROMPT_VERSIONS,
                 "models": {role: config.role(role).model for role in REQUIRED_ROLES}}
 

@@ -20,7 +20,7 @@ PROMPT_VERSIONS: dict[str, str] = {
 }
 """The template each stage uses (stage D plays episodes and F is a programmatic gate: no template)."""
 
-STAGE_LABELS: dict[str, str] = {"A": "A.task", "B": "B.underspecify", "C": "C.toolcheck", "D": "D.solve",
+STAGE_LABELS: dict[str, str] = {"A": "A.task", "B": "B.underspecify", "C": "C.toolcheck", "P": "P.policy_tree", "D": "D.solve",
                                 "E": "E.rubric"}
 """The ``stage=`` label of each stage's teacher calls in :attr:`LLMClient.usage_by_stage`."""
 

@@ -51,7 +51,7 @@ def build_summary(out: Path, units: list[Unit], committer: Committer, run_state:
     teacher = {stage: {"prompt": stats.tokens[stage]["teacher"]["prompt"],
                        "completion": stats.tokens[stage]["teacher"]["completion"],
                        "calls": stats.tokens[stage]["teacher"]["calls"]}
-               for stage in STAGES[:5] if stage in stats.tokens and "teacher" in stats.tokens[stage]}
+               for stage in STAGES if stage in STAGE_LABELS and stage in stats.tokens and "teacher" in stats.tokens[stage]}
     teacher_total = sum(v["prompt"] + v["completion"] for v in teacher.values())
     per_accepted: dict[str, float | None] = {
         STAGE_LABELS[stage]: (round((v["prompt"] + v["completion"]) / stats.accepted, 1) if stats.accepted else None)
