@@ -4,7 +4,8 @@
 of the body, so a killed and resumed run sees exactly the same replies), routed by model name:
 ``teacher-model`` answers stages A, B, C and E from the data in their prompts and acts as the agent in
 stage D; ``user-model`` answers from the ledger in the LLM user's system prompt; ``tool-model`` returns an
-instance of the called tool's ``returns`` schema. Personas fall into buckets by sha256, so a run over many
+instance of the called tool's ``returns`` schema; ``judge-model`` passes the items of a run that did some
+work (see ``judge``). Personas fall into buckets by sha256, so a run over many
 personas exercises every discard path:
 
 ====  =======================================================================================
@@ -199,18 +200,35 @@ def stage_p(prompt: str, tries: int) -> str:
 
 
 def stage_e(prompt: str, tries: int) -> str:
+    """The rubric in the authors' richness: one sub-goal per workflow step (each naming the tool that does it),
+    interactions with what to ask, sufficiency and premature action, and the distractor tool forbidden."""
     goal = re.search(r"Goal: (.*)", prompt).group(1)
     answered = [int(n) for n in re.findall(r"Run (\d+) \(ended with: answer;", prompt)]
     if not answered or bucket(goal) < 6:
         return tag("rubric", {"verdict": "DISCARD", "reason": "no run followed the workflow's confirmation step"})
+    task = between(prompt, "task")
     restriction = re.search(r"Restriction: (.*)", prompt).group(1).split(" Policy: ")[0]
-    workflow = re.findall(r"^\d+\. (.*)$", between(prompt, "task").split("Workflow:")[1].split("Tools:")[0], re.M)
-    slots = re.findall(r"^- (\w+): ", between(prompt, "task").split("Private details:")[1].split("Restriction:")[0],
-                       re.M)
+    workflow = re.findall(r"^\d+\. (.*)$", task.split("Workflow:")[1].split("Tools:")[0], re.M)
+    slots = re.findall(r"^- (\w+): ", task.split("Private details:")[1].split("Restriction:")[0], re.M)
+    tools = re.findall(r"^- (\w+)( \(distractor\))?: ", task.split("Tools:")[1], re.M)
+    by_verb = {name.split("_")[0]: name for name, distractor in tools if not distractor}
+    verbs = {"look": "find", "check": "get", "update": "update"}
+
+    def step_tool(step: str) -> str | None:
+        return by_verb.get(verbs.get(step.split()[0].lower(), ""))
+
+    subgoals = [{"goal": step, "requirement": f"{step} using the details the user gave",
+                 "completion": f"the run shows: {step.lower()}", "tool": step_tool(step)} for step in workflow]
+    interactions = [{"ask": f"the {s.replace('_', ' ')}", "slot": s,
+                     "question": f"Could you tell me the {s.replace('_', ' ')}?",
+                     "sufficient": f"The user states the {s.replace('_', ' ')} before any tool call uses it.",
+                     "premature": f"Calling a tool with an assumed or placeholder {s.replace('_', ' ')}."}
+                    for s in slots[:2]]
+    forbidden = [{"behaviour": restriction, "indicators": "a message to anyone but the requesting user", "tool": None}]
+    forbidden += [{"behaviour": f"Calling {name}: the user never asked for anything to be archived or exported",
+                   "indicators": f"any call of {name}", "tool": name} for name, distractor in tools if distractor]
     rubric = {"verdict": "KEEP", "reason": "run followed the workflow", "best_run": answered[0],
-              "forbidden": [{"behaviour": restriction}],
-              "subgoals": [{"goal": step, "completion": f"the run shows: {step.lower()}"} for step in workflow[2:5]],
-              "interactions": [{"ask": f"the {s.replace('_', ' ')}", "slot": s} for s in slots[:2]]}
+              "forbidden": forbidden, "subgoals": subgoals, "interactions": interactions}
     return tag("rubric", rubric)
 
 
@@ -323,6 +341,19 @@ def tool(body: dict[str, Any]) -> str:
     return json.dumps({"is_new": True, "response": {"status": "ok"}})
 
 
+def judge(body: dict[str, Any]) -> str:
+    """The judge, as a rough grader would be: a forbidden behaviour it cannot see is complied with; any other
+    item is completed only when the agent did some work (a tool call that returned a result)."""
+    text = body["messages"][-1]["content"]
+    items = [json.loads(line) for line in text.split("# Items to grade", 1)[1].splitlines()[1:] if line.startswith("{")]
+    worked = "TOOL RESULT" in text
+    verdicts = [{"id": item["id"], "message": None,
+                 "verdict": "Completed" if worked or item["section"].startswith(("forbidden", "1.")) else "Not Completed",
+                 "justification": "tool results show the work" if worked else "no tool call returned a result"}
+                for item in items]
+    return json.dumps({"verdicts": verdicts})
+
+
 def teacher(body: dict[str, Any]) -> Any:
     if body.get("tools"):
         return agent(body)
@@ -344,7 +375,7 @@ def responder(body: dict[str, Any]) -> Any:
     if model == TOOL:
         return tool(body)
     if model == JUDGE:
-        return '<verdict>{"met": true}</verdict>'
+        return judge(body)
     raise KeyError(f"no fake for model {model!r}")
 
 

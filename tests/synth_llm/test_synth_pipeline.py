@@ -29,6 +29,7 @@ from synthagent.synth.llm.personas import make_units  # noqa: E402
 from synthagent.synth.llm.options import SynthOptions  # noqa: E402
 from synthagent.synth.llm.pipeline import run_pipeline  # noqa: E402
 from synthagent.synth.llm.state import ManifestMismatch  # noqa: E402
+from synthagent.synth.llm.rubric import ANTI_FABRICATION  # noqa: E402
 
 OPTIONS = SynthOptions(concurrency=16, max_turns=10)
 
@@ -93,7 +94,9 @@ def test_accepted_tasks_are_complete(faulty_run: dict[str, Any]) -> None:
         assert task.instruction and task.user_background and len(task.private_info) >= 1
         assert 1 <= sum(t.distractor for t in task.tools) <= 2 and task.policy[0].startswith("Tool ")
         assert task.rubric.forbidden and task.rubric.subgoals and task.rubric.interactions
-        assert all(i.check is None for _, items in task.rubric.sections() for i in items)
+        assert task.rubric.forbidden[1].criterion.startswith(ANTI_FABRICATION)  # the policy item, every rubric
+        assert all(i.interaction is not None for i in task.rubric.interactions)
+        assert any(i.check is not None for _, items in task.rubric.sections() for i in items)  # compiled items
         assert task.gold[-1].kind == "answer" and any(g.kind == "call" for g in task.gold)
         assert task.source.generator == "synthagent.synth.llm" and task.source.params["prompts"]["A"] == "a_task.v1"
         usage = task.metadata["synthesis"]["usage"]

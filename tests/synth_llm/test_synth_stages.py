@@ -202,6 +202,10 @@ def _run(answered: bool, tool_error: bool = False) -> Trajectory:
                       counters=Counters(agent_turns=3, tool_calls=1, user_turns=2, tool_errors=int(tool_error)))
 
 
+PARTS = {"question": "Which record is it?", "sufficient": "The user names the record before a call uses it.",
+         "premature": "Looking up an assumed record."}
+
+
 def test_a_run_is_usable_only_if_it_answered_after_a_tool_call_that_worked() -> None:
     assert summarize_run(_run(True)).usable and summarize_run(_run(True)).tool_results == 1
     failed_tools = summarize_run(_run(True, tool_error=True))
@@ -210,7 +214,7 @@ def test_a_run_is_usable_only_if_it_answered_after_a_tool_call_that_worked() -> 
     assert describe_end(_run(True, tool_error=True)) == "answer with no working tool call (1 calls, 1 errors)"
     rubric = {"verdict": "KEEP", "reason": "run 1", "best_run": 1,
               "subgoals": [{"goal": "Look up", "completion": "called get_x"}],
-              "interactions": [{"ask": "the record reference", "slot": "record_ref"}]}
+              "interactions": [{"ask": "the record reference", "slot": "record_ref", **PARTS}]}
     with pytest.raises(ParseError, match=r"tool call that worked \(one of \[2\]\)"):
         parse_rubric(fake.tag("rubric", rubric), [_run(True, tool_error=True), _run(True)], ["record_ref"])
 
@@ -219,7 +223,7 @@ def test_stage_e_requires_an_answered_best_run_and_builds_gold() -> None:
     runs = [_run(False), _run(True)]
     rubric = {"verdict": "keep", "reason": "run 2 fits", "best_run": 1, "forbidden": ["Never notify others."],
               "subgoals": [{"goal": "Look up", "completion": "called get_x"}],
-              "interactions": [{"ask": "the record reference", "slot": "record_ref"}]}
+              "interactions": [{"ask": "the record reference", "slot": "record_ref", **PARTS}]}
     with pytest.raises(ParseError, match=r"one of \[2\]"):
         parse_rubric(fake.tag("rubric", rubric), runs, ["record_ref"])
     draft = parse_rubric(fake.tag("rubric", {**rubric, "best_run": 2}), runs, ["record_ref"])
@@ -245,7 +249,7 @@ def _candidate(tool_description: str | None = None):
     runs = [_run(True)]
     draft = parse_rubric(fake.tag("rubric", {"verdict": "KEEP", "reason": "fine", "best_run": 1,
                                              "subgoals": [{"goal": "Look up", "completion": "called"}],
-                                             "interactions": [{"ask": "the reference"}]}), runs, [])
+                                             "interactions": [{"ask": "the reference", **PARTS}]}), runs, [])
     finish_task(task, draft, d, runs, UnitState(Path("unused"), UNIT))
     return task, r
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from synthagent.reward.grounding import Obtained, ground_value, obtained_texts, uncommitted
+from synthagent.reward.grounding import Obtained, first_obtained, ground_value, obtained_texts, uncommitted
 from synthagent.reward.replay import CallEvent, Replay
 from synthagent.sim.confirmation import AFFIRMATIVE, asks_confirmation
 from synthagent.spec.mentions import mentions
@@ -81,11 +81,24 @@ def state_equals(f: Facts, args: dict[str, Any]) -> Verdict:
 
 
 def called(f: Facts, args: dict[str, Any]) -> Verdict:
+    """A successful call of `tool` whose arguments include `args`. With `grounded: true` (rubrics compiled
+    from a ledger, docs/rubrics.md "Grounded answers") each wanted value must also have reached the agent
+    (a user message or a tool result) before that call: a value the agent guessed right earns nothing."""
     want = args.get("args", {})
+    ungrounded = None
     for c in f.replay.calls:
         if c.name == args["tool"] and c.ok and c.args is not None and all(
                 values_equal(c.args.get(k), v) for k, v in want.items()):
+            if args.get("grounded", False):
+                missing = next((v for v in want.values() if first_obtained(f.obtained, v, c.message_index) is None),
+                               None)
+                if missing is not None:
+                    ungrounded = ungrounded or (f"{c.name} used {missing!r} before it reached the agent "
+                                                f"(guessed, not given)", c.message_index)
+                    continue
             return True, f"{c.name} called successfully", c.message_index
+    if ungrounded is not None:
+        return False, ungrounded[0], ungrounded[1]
     return False, f"no successful call of {args['tool']} with {want}", None
 
 
@@ -138,6 +151,26 @@ def not_called(f: Facts, args: dict[str, Any]) -> Verdict:
         if c.name == args["tool"]:
             return False, f"called {c.name}", c.message_index
     return True, f"{args['tool']} was never called", None
+
+
+def no_unasked_arguments(f: Facts, args: dict[str, Any]) -> Verdict:
+    """The anti-fabrication policy ("missing user interaction before tool use"), for a forbidden item: met
+    unless a call filled a parameter that the reference plan fills from a hidden slot (`uses`: tool, param,
+    slot, value) before the user gave that slot's value — whatever value the agent put there, since any
+    value there before the user spoke was guessed."""
+    revealed: dict[str, int | None] = {}
+    for use in args.get("uses", []):
+        value = use["value"]
+        revealed[str(value)] = next((i for i, text in f.user_messages[1:] if mentions(text, value)), None)
+    for c in f.replay.calls:
+        for use in args.get("uses", []):
+            if c.name != use["tool"] or c.args is None or c.args.get(use["param"]) in (None, ""):
+                continue
+            given = revealed[str(use["value"])]
+            if given is None or c.message_index < given:
+                return False, (f"{c.name} filled {use['param']} before the user gave {use['slot']} "
+                               f"(guessed parameter)"), c.message_index
+    return True, "no tool call used a detail before the user gave it", None
 
 
 def confirmed_writes(f: Facts, args: dict[str, Any]) -> Verdict:
@@ -195,6 +228,7 @@ CHECKS: dict[str, Callable[[Facts, dict[str, Any]], Verdict]] = {
     "verified_before_write": verified_before_write,
     "own_records_only": own_records_only,
     "precondition": precondition,
+    "no_unasked_arguments": no_unasked_arguments,
 }
 
 

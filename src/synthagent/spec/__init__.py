@@ -8,6 +8,7 @@ from synthagent.spec.models import (
     FunctionCall,
     FunctionDef,
     GoldAction,
+    InteractionParts,
     ItemVerdict,
     Message,
     PrivateSlot,
@@ -23,7 +24,7 @@ from synthagent.spec.models import (
 )
 
 __all__ = [
-    "Branch", "Check", "Counters", "FormatError", "FunctionCall", "FunctionDef", "GoldAction", "ItemVerdict",
-    "JsonlAppender", "Message", "PolicyRule", "PolicyTree", "PrivateSlot", "Rejection", "Rubric", "RubricItem",
+    "Branch", "Check", "Counters", "FormatError", "FunctionCall", "FunctionDef", "GoldAction", "InteractionParts",
+    "ItemVerdict", "JsonlAppender", "Message", "PolicyRule", "PolicyTree", "PrivateSlot", "Rejection", "Rubric", "RubricItem",
     "RubricResult", "Source", "Task", "ToolCall", "ToolSpec", "Trajectory", "iter_jsonl", "read_jsonl", "write_jsonl",
 ]

@@ -81,6 +81,7 @@ CORE_CHECK_OPS = (
     "verified_before_write",  # a successful `tool` (identity check) precedes every write
     "own_records_only",  # no call touched a record owned by someone other than `owner`
     "precondition",  # `tool` never attempted on a record whose `field` was outside `allowed`
+    "no_unasked_arguments",  # no call filled a parameter from a hidden slot before the user gave that slot
 )
 """The check operations the scorer itself implements; world kinds add their own (τ²'s `tau2_db_match`, …)
 when they register, so the data model names no integration."""
@@ -93,10 +94,21 @@ class Check(_Model):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+class InteractionParts(_Model):
+    """The three parts the authors' released rubrics give a required user interaction, kept typed so a
+    viewer, an exporter or a check can use each one without parsing the criterion's prose."""
+
+    ask: str = Field(min_length=1, description="What the agent must ask the user (a question it could say).")
+    sufficient: str = Field(min_length=1, description="What counts as a sufficient answer before acting.")
+    premature: str = Field(min_length=1, description="What premature action looks like (acting on a guess).")
+
+
 class RubricItem(_Model):
     id: str
     criterion: str = Field(description="Human-readable; what an LLM judge would be shown.")
     check: Check | None = None
+    interaction: InteractionParts | None = Field(
+        default=None, description="For a required user interaction: what to ask, sufficiency, premature action.")
 
 
 class Rubric(_Model):

@@ -30,7 +30,7 @@ from synthagent.synth.llm.policy_tree import (
 )
 from synthagent.synth.llm.outcome import Outcome, StageRejected, rejection_record
 from synthagent.synth.llm.quality_gate import gate
-from synthagent.synth.llm.rubric import build_rubric, gold_from_run, write_rubric
+from synthagent.synth.llm.rubric import finish_rubric, gold_from_run, write_rubric
 from synthagent.synth.llm.stage_prompts import PROMPT_VERSIONS
 from synthagent.synth.llm.state import UnitState
 from synthagent.synth.llm.teacher_runs import solve, summarize_run
@@ -145,9 +145,9 @@ def assemble_task(unit: Unit, design: TaskDesign, rewrite: Rewrite, checked: Too
 
 def finish_task(task: Task, draft: RubricDraft, design: TaskDesign, runs: list[Trajectory], state: UnitState) -> None:
     assert draft.best_run is not None
-    task.rubric = build_rubric(draft, design)
-    task.rubric = branch_rubric(task)  # unchanged for a task without a branch
-    task.gold = gold_from_run(runs[draft.best_run - 1], task.private_info)
+    best = runs[draft.best_run - 1]
+    finish_rubric(task, draft, design, best, gold_from_run(best, task.private_info))
+    task.rubric = branch_rubric(task)  # unchanged for a task without a branch; appends compiled branch items
     task.metadata["alignment"] = {"verdict": draft.verdict, "reason": draft.reason, "best_run": draft.best_run}
     task.metadata["teacher_runs"] = [summarize_run(t).model_dump() for t in runs]
     task.metadata["synthesis"] = {"usage": state.usage(), "repairs": list(state.repairs)}

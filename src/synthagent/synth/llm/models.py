@@ -232,29 +232,68 @@ class RunSummary(_Strict):
 # ----------------------------------------------------------------------------------------- E: rubric
 
 
+def _respell(data: Any, spellings: dict[str, tuple[str, ...]]) -> Any:
+    """Teacher models vary key names ("behavior", "must_ask"); map the usual variants to ours."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for ours, variants in spellings.items():
+        if ours not in out:
+            found = next((v for v in variants if v in out), None)
+            if found is not None:
+                out[ours] = out[found]
+    return out
+
+
 class ForbiddenItem(_Lenient):
+    """A behaviour that fails the task. `tool` is set only when *any* call of that tool is the behaviour
+    (it then compiles to a `not_called` check); `indicators` say what a violation looks like."""
+
     behaviour: str = Field(min_length=3)
+    indicators: str = ""
+    tool: str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _spelling(cls, data: Any) -> Any:
         if isinstance(data, str):
             return {"behaviour": data}
-        if isinstance(data, dict) and "behaviour" not in data:
-            for key in ("behavior", "criterion", "description"):
-                if key in data:
-                    return {**data, "behaviour": data[key]}
-        return data
+        return _respell(data, {"behaviour": ("behavior", "criterion", "description", "definition"),
+                               "indicators": ("violation_indicators", "violation")})
 
 
 class SubgoalItem(_Lenient):
+    """One workflow step as a sub-goal. `tool` names the tool whose call completes it, where one does (a
+    call with the user's values then compiles to a `called` check)."""
+
     goal: str = Field(min_length=3)
+    requirement: str = ""
     completion: str = Field(min_length=3)
+    tool: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spelling(cls, data: Any) -> Any:
+        return _respell(data, {"completion": ("completion_criteria", "complete_when")})
 
 
 class InteractionItem(_Lenient):
+    """A required user interaction in the authors' four columns: the information needed (`ask`), what the
+    assistant must ask (`question`), what counts as a sufficient answer, what premature action looks like."""
+
     ask: str = Field(min_length=3)
     slot: str | None = None
+    question: str = Field(min_length=3)
+    sufficient: str = Field(min_length=3)
+    premature: str = Field(min_length=3)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spelling(cls, data: Any) -> Any:
+        return _respell(data, {"ask": ("information", "information_needed", "need"),
+                               "question": ("must_ask", "what_to_ask"),
+                               "sufficient": ("sufficiency", "sufficiency_criteria"),
+                               "premature": ("premature_action", "premature_action_indicators")})
 
 
 class RubricDraft(_Lenient):

@@ -16,7 +16,7 @@ PROMPT_VERSIONS: dict[str, str] = {
     "A": "a_task.v1",
     "B": "b_underspecify.v1",
     "C": "c_toolcheck.v1",
-    "E": "e_rubric.v2",
+    "E": "e_rubric.v3",
 }
 """The template each stage uses (stage D plays episodes and F is a programmatic gate: no template)."""
 
