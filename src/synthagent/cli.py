@@ -321,7 +321,10 @@ def score(
     reward = _reward_from(reward_preset, config)
 
     trajectories = load_runs(runs)
+    share = None
     if tasks is not None:
+        from synthagent.reward.coverage import compiled_share
+
         by_id = {t.id: t for t in load_tasks(tasks)}
         for traj in trajectories:
             if traj.task_id not in by_id:
@@ -341,15 +344,20 @@ def score(
             asyncio.run(rescore())
         except ScoringError as err:
             fail(str(err))
+        share = compiled_share(by_id[i] for i in dict.fromkeys(t.task_id for t in trajectories))
     missing = sum(t.result is None and not t.unscored for t in trajectories)
     if missing:
         console.print(f"[yellow]{missing} run(s) carry no result; pass --tasks to score them[/]")
     summary = summarize(trajectories)
     if as_json:
-        write_score_json(trajectories, summary)
+        write_score_json(trajectories, summary, share)
         return
     print_summary(summary)
     print_reliability(summary)
+    if share is not None:
+        from synthagent.reward.coverage import describe_share
+
+        out_console.print(describe_share(share), highlight=False, soft_wrap=True)
     for policy, per_item in item_counts(trajectories).items():
         table = Table("rubric item", "met", "failed", title=f"{escape(policy)}: verdicts by item")
         for key, c in sorted(per_item.items()):
@@ -384,11 +392,14 @@ def item_counts(trajectories: list[Trajectory]) -> dict[str, dict[str, dict[str,
     return items
 
 
-def write_score_json(trajectories: list[Trajectory], summary: dict) -> None:
+def write_score_json(trajectories: list[Trajectory], summary: dict, compiled: dict | None = None) -> None:
     """Plain JSON streamed to stdout, one verdict at a time: no rich rendering (which took 91 s and 5.7 GB
-    on 16,000 runs) and no one big string holding every verdict."""
+    on 16,000 runs) and no one big string holding every verdict. `compiled`: the share of rubric items
+    compiled to checks (`reward.coverage`), when the tasks were given."""
     write = sys.stdout.write
     write('{"summary": ' + json.dumps(summary) + ', "items": ' + json.dumps(item_counts(trajectories)))
+    if compiled is not None:
+        write(', "compiled": ' + json.dumps(compiled))
     write(', "unscored": [')
     first = True
     for t in trajectories:

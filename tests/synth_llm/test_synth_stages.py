@@ -341,3 +341,28 @@ def test_unit_ids_are_deterministic_and_seeds_advance_past_the_persona_list() ->
     assert [(u.persona, u.seed) for u in units] == [("p1", 7), ("p2", 7), ("p1", 8), ("p2", 8), ("p1", 9)]
     assert units[0].id == unit_id("p1", 7) == make_units(["p1"], 1, seed=7)[0].id
     assert len({u.id for u in units}) == 5
+
+
+def test_stage_e_compiles_ledger_items_and_leaves_to_the_judge_what_fails_on_the_gold_run() -> None:
+    d = design()
+    r = parse_rewrite(rewrite_reply(d), d)
+    task = assemble_task(UNIT, d, r, parse_toolcheck(fake.tag("tool_check", toolcheck_reply(d, r)), d), "teacher-model")
+    ref = str(task.slot("record_ref").value)
+    runs = [Trajectory.model_validate_json(_run(True).model_dump_json().replace("REF-1234", ref))]
+    other = next(s.name for s in task.private_info if s.name != "record_ref")
+    draft = parse_rubric(fake.tag("rubric", {
+        "verdict": "KEEP", "reason": "fine", "best_run": 1,
+        "subgoals": [{"goal": "Look up", "completion": "called", "tool": "get_x"}, {"goal": "Tell", "completion": "told"}],
+        "interactions": [{"ask": "the reference", "slot": "record_ref", **PARTS}, {"ask": "more", "slot": other, **PARTS}]}),
+        runs, [s.name for s in task.private_info])
+    finish_task(task, draft, d, runs, UnitState(Path("unused"), UNIT))
+    rubric = task.rubric
+    assert rubric.forbidden[1].check.op == "no_unasked_arguments"  # the anti-fabrication item, compiled
+    assert rubric.subgoals[0].check.args == {"tool": "get_x", "args": {"record_id": ref}, "grounded": True}
+    assert rubric.subgoals[1].check is None  # no tool: judged
+    assert rubric.interactions[0].check.args["used"] is True
+    assert rubric.interactions[1].check is None  # the gold run never obtained it: back to the judge, and counted
+    assert task.metadata["rubric_compile"] == {"checks": 3, "judged": 3, "demoted": ["interaction-2"]}
+    assert rubric.interactions[1].interaction.premature == PARTS["premature"]
+    with pytest.raises(ParseError, match="one per workflow step"):
+        parse_rubric(fake.tag("rubric", {**draft.model_dump(), "best_run": 1}), runs, [], n_steps=6)
