@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_serializer, model_validator
 
 from synthagent.spec.branches import Branch, PolicyTree
 from synthagent.spec.worlds import SimulatedWorld, World, legacy_world
@@ -109,6 +109,15 @@ class RubricItem(_Model):
     check: Check | None = None
     interaction: InteractionParts | None = Field(
         default=None, description="For a required user interaction: what to ask, sufficiency, premature action.")
+
+    @model_serializer(mode="wrap")
+    def _omit_no_interaction(self, handler: Any) -> Any:
+        """Items without interaction parts serialize as before the field existed: task bytes, and so the
+        content ids of every procedural task, stay what they were."""
+        data = handler(self)
+        if self.interaction is None and isinstance(data, dict):
+            data.pop("interaction", None)
+        return data
 
 
 class Rubric(_Model):
