@@ -63,11 +63,23 @@ def synth_tasks(tmp: Path, server: FakeOpenAIServer, n: int = 3) -> Path:
 
 
 def demonstration(task: Task) -> list[dict]:
-    """The runtime's opening, the task's first gold tool call (text protocol), its result, an answer."""
+    """The runtime's opening, a question to the user, a call of the task's first gold tool (text protocol),
+    its result, an answer.
+
+    The question comes first because filling a tool parameter that takes a hidden detail before the user has
+    given it is the fabrication the rubric's anti-fabrication item fails (reward 0 for every rollout, so no
+    group would have spread). The call's argument is a plain word, not the gold value, which a tiny model
+    could not copy anyway."""
     call = next(g for g in task.gold if g.kind == "call")
+    asked = task.slot(next(g.slot for g in task.gold if g.kind == "ask"))
+    harmless = {name: "recent" for name in (call.arguments or {})}
     return [{"role": "system", "content": system_prompt(task)}, {"role": "user", "content": task.instruction},
+            {"role": "assistant", "content": "Which record is it?"},
+            # the fake user's words for this slot (synth_fake_teacher.user), so the demonstration's next turn
+            # follows what the model will actually see
+            {"role": "user", "content": f"The record reference is {asked.value}."},
             {"role": "assistant", "content": "", "tool_calls": [
-                {"type": "function", "function": {"name": call.tool, "arguments": call.arguments}}]},
+                {"type": "function", "function": {"name": call.tool, "arguments": harmless}}]},
             {"role": "tool", "content": "{\"ok\": true}"},
             {"role": "assistant", "content": "<answer>Done.</answer>"}]
 
