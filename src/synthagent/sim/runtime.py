@@ -1,12 +1,12 @@
 """The episode runtime: agent ↔ simulated user ↔ tool backend, producing a Trajectory.
 
-An agent turn is an OpenAI assistant message. Its `tool_calls` go to the tool backend (each answered by
-a tool message); otherwise its text goes to the user, unless it holds an answer (see `extract_answer` for
-the precise rule), which ends the episode. A user stop or the turn limit also ends it. A policy that raises, or returns something that is
-not an assistant message, ends the episode with termination `error` and the reason in `meta`: that is the
-agent's failure. An LLM endpoint that fails for good (the policy's, the user simulator's or the tool
-simulator's: `LLMError` after the client's retries) ends it with termination `fault` and a `Fault` naming
-the role: infrastructure failed, so the episode is unscored and a rerun retries it.
+An agent turn is an OpenAI assistant message. Its `tool_calls` go to the tool backend (each answered by a tool
+message); otherwise its text goes to the user, unless it holds an answer (see `extract_answer` for the precise
+rule), which ends the episode. A user stop or the turn limit also ends it. A policy that raises, or returns
+something that is not an assistant message, ends the episode with termination `error` and the reason in
+`meta`: that is the agent's failure. An LLM endpoint that fails for good (the policy's, the user simulator's
+or the tool simulator's: `LLMError` after the client's retries) ends it with termination `fault` and a `Fault`
+naming the role: infrastructure failed, so the episode is unscored and a rerun retries it.
 """
 
 from __future__ import annotations
