@@ -129,3 +129,28 @@ def test_export_sft_leaves_unscored_runs_out(marked, tmp_path):
     assert "1 unscored run(s)" in r.output.replace("\n", "")
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == len(records) - 1
+
+
+def test_summary_tables_fit_80_columns_and_wide_shows_one(marked, tmp_path):
+    _, tasks, runs = marked
+    records = read_jsonl(runs, Trajectory)
+    long_name = "openai:Qwen/Qwen3-8B-Instruct-2507-a-long-served-model-name"
+    write_jsonl(runs, [*records, *(r.model_copy(update={"policy": long_name}) for r in records)])
+    narrow = runner.invoke(app, ["score", "--runs", str(runs)], terminal_width=80)
+    assert narrow.exit_code == 0, narrow.output
+    lines = narrow.output.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in narrow.output
+    assert "user and tool simulators" in narrow.output
+    folded = "".join(line.strip("│ ┃") for line in lines)
+    assert "Qwen3-8B-Instruct" in folded  # a long policy name wraps, it is not cut
+    wide = runner.invoke(app, ["score", "--runs", str(runs), "--wide"])
+    assert wide.exit_code == 0 and "user and tool simulators" not in wide.output
+    top = wide.output.splitlines()[0]  # one table holds the 6 result and the 5 simulator columns
+    assert top.startswith("┏") and top.count("┳") == 10 and wide.output.count("┏") == 3  # + 2 verdict tables
+
+
+def test_rollout_prints_the_simulators_of_each_world_kind(tmp_path, marked):
+    _, tasks, _ = marked
+    r = runner.invoke(app, ["rollout", "--tasks", str(tasks), "--policy", "eager", "--out", str(tmp_path / "e.jsonl")])
+    assert r.exit_code == 0, r.output
+    assert "procedural: 3 task(s); user ScriptedUser, tools ExecutableBackend" in r.output
