@@ -94,8 +94,9 @@ def main() -> None:
         wall, _ = load_times(b, url)
         print(f"trajectory page with a 1 MB unbroken tool output: {wall:.3f} s wall")
         t = time.perf_counter()
-        b.eval("(() => { const d = document.querySelector('#chat details.more'); d.open = true;"
-               " return document.body.offsetHeight; })()")
+        b.eval("new Promise(done => { const d = document.querySelector('#chat details.more');"
+               " d.addEventListener('toggle', () => requestAnimationFrame(() => done(document.body.offsetHeight)));"
+               " d.open = true; })")
         print(f"…opening its 'show all' expander (100,000 characters kept): {time.perf_counter() - t:.3f} s")
         b.eval("1")
         problems = b.problems()

@@ -408,7 +408,7 @@ def print_reliability(summary: dict) -> None:
         out_console.print(f"{escape(policy)}: {cells} (95% bootstrap over {s['tasks']} tasks); "
                           f"{flips.get('tasks_flipping', 0)} task(s) flip verdict across trials "
                           f"({flips.get('flips', 0)} flips); {s.get('unscored', 0)} unscored trial(s) not counted",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
 
 
 def item_counts(trajectories: list[Trajectory]) -> dict[str, dict[str, dict[str, int]]]:
