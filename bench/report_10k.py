@@ -18,7 +18,7 @@ from pathlib import Path
 from synthagent.report import write_report
 from synthagent.report._synthetic import sample_report_data
 from synthagent.report.browser import Chromium, find_chromium
-from synthagent.report.build import task_file
+from synthagent.report.build import run_href, task_file
 
 
 def size_of(root: Path) -> tuple[int, int]:
@@ -26,7 +26,7 @@ def size_of(root: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def load_times(browser: Chromium, url: Path, repeat: int = 3) -> tuple[float, float]:
+def load_times(browser: Chromium, url: Path | str, repeat: int = 3) -> tuple[float, float]:
     """(median wall time from navigate to load event, median performance-timing load) in seconds."""
     wall, nav = [], []
     for _ in range(repeat):
@@ -82,9 +82,22 @@ def main() -> None:
         print(f"task list load: {wall:.3f} s wall")
         wall, _ = load_times(b, out / task_file(tasks[0].id))
         print(f"task page load: {wall:.3f} s wall")
-        first_run = sorted((out / "runs").glob("*.html"))[0]
+        first_run = (out / "run.html").resolve().as_uri() + run_href(runs[0].task_id, 0)[len("run.html"):]
         wall, _ = load_times(b, first_run)
         print(f"trajectory page load: {wall:.3f} s wall")
+        # A tool output of one unbroken 1 MB string: only the first characters are laid out until asked.
+        blob = "x" * 1_000_000
+        messages = [m.model_copy(update={"content": blob}) if m.actor == "tool" else m for m in runs[0].messages]
+        big = out.parent / "report-1mb"
+        write_report(tasks[:1], [runs[0].model_copy(update={"messages": messages, "task_id": tasks[0].id})], big)
+        url = (big / "run.html").resolve().as_uri() + run_href(tasks[0].id, 0)[len("run.html"):]
+        wall, _ = load_times(b, url)
+        print(f"trajectory page with a 1 MB unbroken tool output: {wall:.3f} s wall")
+        t = time.perf_counter()
+        b.eval("new Promise(done => { const d = document.querySelector('#chat details.more');"
+               " d.addEventListener('toggle', () => requestAnimationFrame(() => done(document.body.offsetHeight)));"
+               " d.open = true; })")
+        print(f"…opening its 'show all' expander (100,000 characters kept): {time.perf_counter() - t:.3f} s")
         b.eval("1")
         problems = b.problems()
         print(f"console problems: {len(problems)}" + (f" — first: {problems[0]}" if problems else ""))

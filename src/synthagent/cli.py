@@ -135,6 +135,8 @@ def rollout_cmd(
     overwrite: bool = typer.Option(False, help="Discard this policy's runs and settings in --out; start again."),
     reward_preset: Optional[str] = typer.Option(None, "--reward-preset", help="paper (default) | authors; "
                                                 "overrides the config's 'reward:' key."),
+    wide: bool = typer.Option(False, "--wide", help="Every summary column in one table (default: tables that fit "
+                              "80 columns)."),
 ) -> None:
     """Run a policy on tasks k times each, score every episode, and print a summary.
 
@@ -150,6 +152,7 @@ def rollout_cmd(
     options = PolicyOptions(max_tokens=max_tokens, timeout_s=timeout, temperature=temperature, max_retries=max_retries)
     pol = make_policy(policy, base_url, config, options)
     user, tool_backend, judge = make_backends(task_list, config, out)
+    print_simulators(task_list, user, tool_backend)
     settings = {"policy": pol.name, "config": file_digest(config)}
     if hasattr(pol, "settings"):
         settings["policy_settings"] = pol.settings()
@@ -191,8 +194,20 @@ def rollout_cmd(
             fail(str(err))
     runs = [r for r in load_runs_light(out, pol.name) if r.task_id in ids]
     summary = summarize(runs)
-    print_summary(summary)
+    print_summary(summary, wide)
     fail_on_unscored(summary, max_unscored)
+
+
+def print_simulators(task_list: list[Task], user: object, tools: object) -> None:
+    """Which user and tool simulators each world kind of the task set gets (see the README's table)."""
+    from synthagent.sim.kinds import KindCensus, WorldKindError
+
+    try:
+        lines = KindCensus.of(task_list).simulator_lines(task_list, user, tools)  # type: ignore[arg-type]
+    except WorldKindError as err:
+        fail(str(err))
+    for line in lines:
+        console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 def check_output_file(out: Path, option: str) -> None:
@@ -266,20 +281,44 @@ def _reward_from(preset: Optional[str], config: Optional[Path]):  # noqa: ANN202
         fail(f"{config}: reward: {err}" if from_config else str(err))
 
 
-def print_summary(summary: dict) -> None:
-    table = Table("policy", "episodes", "unscored", "mean reward", "success", "pass^k", "leaks", "premature stops",
-                  "empty turns", "user faults", "tool cache hits")
+def _table(*headers: str, title: str | None = None) -> Table:
+    """A terminal table whose cells wrap (fold) instead of ending in "…" when 80 columns are all there is."""
+    table = Table(title=title)
+    for h in headers:
+        table.add_column(h, overflow="fold")
+    return table
+
+
+def summary_tables(summary: dict, wide: bool = False) -> list[Table]:
+    """The rollout/score summary. By default two tables that fit 80 columns (results; simulator health);
+    `wide` puts every column in one table, for a terminal wide enough to hold it."""
+    rows = []
     for policy, s in summary.items():
         passk = [key for key in s if key.startswith("pass^")]
         top = max(passk, key=lambda x: int(x[5:])) if passk else None
         sim = s.get("simulator", {})
-        table.add_row(escape(policy), str(s["n"]), str(s.get("unscored", 0)), f"{s.get('mean_reward', 0):.3f}",
-                      f"{s.get('success_rate', 0):.3f}",
-                      f"{top}={s[top]:.3f}" if top else "-", f"{sim.get('user_leaks', 0):.3f}",
-                      f"{sim.get('premature_stop', 0):.3f}", f"{sim.get('empty_user_turns', 0):.3f}",
-                      f"{sim.get('user_faults', 0):.3f}",
-                      f"{sim['tool_cache_hits']:.2f}" if "tool_cache_hits" in sim else "-")
-    out_console.print(table)
+        rows.append(([escape(policy), str(s["n"]), str(s.get("unscored", 0)), f"{s.get('mean_reward', 0):.3f}",
+                      f"{s.get('success_rate', 0):.3f}", f"{top}={s[top]:.3f}" if top else "-"],
+                     [f"{sim.get('user_leaks', 0):.3f}", f"{sim.get('premature_stop', 0):.3f}",
+                      f"{sim.get('empty_user_turns', 0):.3f}", f"{sim.get('user_faults', 0):.3f}",
+                      f"{sim['tool_cache_hits']:.2f}" if "tool_cache_hits" in sim else "-"]))
+    result_cols = ("policy", "episodes", "unscored", "mean reward", "success", "pass^k")
+    sim_cols = ("leaks", "premature stops", "empty turns", "user faults", "tool cache hits")
+    if wide:
+        table = _table(*result_cols, *sim_cols)
+        for main, sim in rows:
+            table.add_row(*main, *sim)
+        return [table]
+    results, health = _table(*result_cols), _table("policy", *sim_cols, title="user and tool simulators")
+    for main, sim in rows:
+        results.add_row(*main)
+        health.add_row(main[0], *sim)
+    return [results, health]
+
+
+def print_summary(summary: dict, wide: bool = False) -> None:
+    for table in summary_tables(summary, wide):
+        out_console.print(table)
     for policy, s in summary.items():
         if s.get("unscored"):
             faults = ", ".join(f"{role} {n}" for role, n in s.get("faults", {}).items())
@@ -298,6 +337,8 @@ def score(
                                                 "whole solution)."),
     votes: int = typer.Option(1, min=1, help="Judge self-consistency: votes per item, majority decides."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary and per-item verdicts as JSON."),
+    wide: bool = typer.Option(False, "--wide", help="Every summary column in one table (default: tables that fit "
+                              "80 columns)."),
 ) -> None:
     """Score runs: per-item verdicts, mean reward, success rate, pass^k and simulator metrics.
 
@@ -352,14 +393,14 @@ def score(
     if as_json:
         write_score_json(trajectories, summary, share)
         return
-    print_summary(summary)
+    print_summary(summary, wide)
     print_reliability(summary)
     if share is not None:
         from synthagent.reward.coverage import describe_share
 
         out_console.print(describe_share(share), highlight=False, soft_wrap=True)
     for policy, per_item in item_counts(trajectories).items():
-        table = Table("rubric item", "met", "failed", title=f"{escape(policy)}: verdicts by item")
+        table = _table("rubric item", "met", "failed", title=f"{escape(policy)}: verdicts by item")
         for key, c in sorted(per_item.items()):
             table.add_row(escape(key), str(c["met"]), str(c["failed"]))
         out_console.print(table)

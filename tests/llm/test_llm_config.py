@@ -22,7 +22,7 @@ def test_example_config_loads_and_roles_merge_over_default() -> None:
     config = load_config(EXAMPLE)
     judge, teacher, policy = config.role("judge"), config.role("teacher"), config.role("policy")
     assert judge.temperature == 0.0 and judge.base_url == "http://localhost:8000/v1"
-    assert teacher.max_tokens == 8192 and teacher.top_p == 0.95  # own field, inherited field
+    assert teacher.max_tokens == 4096 and teacher.top_p == 0.95  # own field, inherited field
     assert policy.base_url == "http://localhost:8001/v1" and policy.model == "Qwen/Qwen3-8B"
     assert config.cache_path == EXAMPLE.parent / ".synthagent" / "llm-cache.sqlite"
 

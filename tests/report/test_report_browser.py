@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synthagent.report._synthetic import HOSTILE
-from synthagent.report.build import run_file, task_file
+from synthagent.report.build import run_href, task_file
 
 pytestmark = pytest.mark.browser
 
@@ -41,8 +41,11 @@ def matches(browser) -> int:
     return int(browser.eval("document.getElementById('count').dataset.matches"))
 
 
-def page_of(report: Path, run) -> Path:
-    return report / run_file(run.task_id, run.policy, run.sample)
+def page_of(report: Path, run, runs: list | None = None) -> str:
+    """The viewer URL of `run`: its place among its task's runs (in `runs`, or the sample fixture's order)."""
+    siblings = [r for r in (runs or []) if r.task_id == run.task_id] or [run]
+    index = next(i for i, r in enumerate(siblings) if r is run or r == run)
+    return (report / "run.html").resolve().as_uri() + run_href(run.task_id, index)[len("run.html"):]
 
 
 # ------------------------------------------------------------------------------------------- overview
@@ -199,7 +202,7 @@ def test_trajectory_page(browser, report, sample, shots):
     tasks, runs = sample
     run = next(r for r in runs if r.counters.tool_errors and r.result.failed() and
                any(v.message_index is not None for v in r.result.items))
-    mark = visit(browser, page_of(report, run))
+    mark = visit(browser, page_of(report, run, runs))
     for actor in ("agent", "user", "tool", "system"):
         assert count(browser, f"#chat .msg.{actor}") == sum(m.actor == actor for m in run.messages)
     assert count(browser, "#chat .msg.is-error") == sum(m.error for m in run.messages) > 0
@@ -234,13 +237,15 @@ def test_hostile_strings_render_as_text(browser, hostile_report, hostile, shots)
                     and any(m.actor == "tool" and HOSTILE[0] in (m.content or "") for m in r.messages))
     pages = [
         (hostile_report / "index.html", [evil_policy, tasks[1].domain]),
+        (hostile_report / "run.html", ["No trajectory named"]),
         (hostile_report / "runs.html", [evil_policy, evil_task.instruction[:60]]),
         (hostile_report / "tasks.html", [evil_task.instruction[:60], tasks[1].domain]),
         (hostile_report / task_file(evil_task.id), [evil_task.instruction, HOSTILE[1]]),
-        (page_of(hostile_report, evil_run), [HOSTILE[0], HOSTILE[1], evil_policy]),
+        (page_of(hostile_report, evil_run, runs), [HOSTILE[0], HOSTILE[1], evil_policy]),
     ]
     for path, expected in pages:
         mark = visit(browser, path)
+        path = Path(str(path).split("?")[0])
         text = browser.eval("document.body.innerText")
         for s in expected:
             assert s.replace("\n", " ") in text.replace("\n", " "), f"{path.name}: {s!r} not shown as text"
@@ -252,3 +257,44 @@ def test_hostile_strings_render_as_text(browser, hostile_report, hostile, shots)
     tool_text = browser.eval("[...document.querySelectorAll('#chat .msg.tool pre')].map(e => e.textContent).join(' ')")
     assert HOSTILE[0] in tool_text and HOSTILE[1] in tool_text
     shots.take(browser, "hostile-trajectory")
+
+
+# ------------------------------------------------------------------------------ unscored and long values
+
+
+def test_unscored_runs_show_their_fault_and_long_values_wait_behind_an_expander(browser, sample, tmp_path):
+    from synthagent.report import write_report
+    from synthagent.report.markup import SHOW
+    from synthagent.spec.models import Fault
+
+    tasks, runs = sample
+    blob = "y" * 1_000_000  # one unbroken 1 MB string: laid out only when asked for
+    first = runs[0]
+    messages = [m.model_copy(update={"content": blob}) if m.actor == "tool" else m for m in first.messages]
+    assert any(m.actor == "tool" for m in first.messages)
+    big = first.model_copy(update={"messages": messages})
+    faulted = runs[1].model_copy(update={"result": None, "termination": "fault",
+                                         "fault": Fault(role="policy", message="policy endpoint [/] refused: HTTP 503")})
+    mine = [big, faulted]
+    out = write_report(tasks, mine, tmp_path / "r").parent
+    mark = visit(browser, page_of(out, big, mine))
+    shown = browser.eval("[...document.querySelectorAll('#chat .msg.tool pre.text')].map(e => e.textContent.length)")
+    assert max(shown) == SHOW
+    assert count(browser, "#chat details.more") >= 1
+    browser.eval("document.querySelector('#chat details.more').open = true")
+    browser.eval("new Promise(r => setTimeout(r, 50))")
+    rest = browser.eval("document.querySelector('#chat details.more .rest').textContent.length")
+    assert SHOW + rest > 100_000 - 1
+    clean(browser, mark)
+    mark = visit(browser, page_of(out, faulted, mine))
+    assert "policy endpoint [/] refused: HTTP 503" in browser.eval("document.querySelector('.fault-card').innerText")
+    assert count(browser, ".verdict") == 0
+    clean(browser, mark)
+    mark = visit(browser, out / "runs.html")
+    set_control(browser, "f-outcome", "unscored")
+    assert matches(browser) == 1
+    assert "policy endpoint [/] refused" in browser.eval("document.querySelector('#list tbody .fault-msg').textContent")
+    clean(browser, mark)
+    mark = visit(browser, out / "index.html")
+    assert "policy endpoint [/] refused: HTTP 503" in browser.eval("document.getElementById('unscored').innerText")
+    clean(browser, mark)

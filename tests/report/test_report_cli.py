@@ -34,7 +34,31 @@ def test_report_command(sample, tmp_path):
                                              "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert str(out / "index.html") in result.output
-    assert len(list((out / "runs").glob("*.html"))) == len(runs)
+    assert len(list((out / "data" / "t").glob("*.js"))) == len(tasks)
+
+
+def test_runs_of_unknown_tasks_are_refused(sample, tmp_path):
+    tasks, runs = sample
+    write_jsonl(tmp_path / "tasks.jsonl", tasks[1:])
+    write_jsonl(tmp_path / "runs.jsonl", runs)
+    out = tmp_path / "site"
+    result = CliRunner().invoke(make_app(), ["report", "--tasks", str(tmp_path / "tasks.jsonl"),
+                                             "--runs", str(tmp_path / "runs.jsonl"), "--out", str(out)])
+    n = sum(r.task_id == tasks[0].id for r in runs)
+    assert result.exit_code == 2
+    assert f"{n} run(s) of 1 task id(s) not in" in result.output and tasks[0].id in result.output
+    assert not out.exists()
+
+
+def test_out_that_is_a_file_is_refused(sample, tmp_path):
+    tasks, runs = sample
+    write_jsonl(tmp_path / "tasks.jsonl", tasks)
+    write_jsonl(tmp_path / "runs.jsonl", runs)
+    (tmp_path / "site").write_text("keep me")
+    result = CliRunner().invoke(make_app(), ["report", "--tasks", str(tmp_path / "tasks.jsonl"),
+                                             "--runs", str(tmp_path / "runs.jsonl"), "--out", str(tmp_path / "site")])
+    assert result.exit_code == 2 and "not a folder" in result.output
+    assert (tmp_path / "site").read_text() == "keep me"
 
 
 def test_bad_record_names_file_line_and_field(sample, tmp_path):

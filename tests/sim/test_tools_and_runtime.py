@@ -182,3 +182,32 @@ def test_extract_answer():
     assert extract_answer("thinking <answer> done </answer>") == "done"
     assert extract_answer("no tags") is None
     assert extract_answer("<answer>unterminated") == "unterminated"
+
+
+def test_extract_answer_unclosed_and_empty_tags():
+    from synthagent.sim.runtime import UNCLOSED_LIMIT
+
+    # An echoed empty pair is not an answer; a real answer after it is.
+    assert extract_answer("I will finish inside <answer></answer> when done. Which order?") is None
+    assert extract_answer("<ANSWER>  </answer>") is None
+    assert extract_answer("Format: <answer></answer>. <answer>Refund issued.</answer>") == "Refund issued."
+    # The first non-blank closed pair wins; what follows it is not the answer.
+    assert extract_answer("<answer>A</answer> later <answer>B</answer>") == "A"
+    # An unclosed tag stops at a blank line or the next tag, and at UNCLOSED_LIMIT characters.
+    assert extract_answer("<answer>Booking BK-1 is cancelled.\n\nLet me think about what else the user wants…") \
+        == "Booking BK-1 is cancelled."
+    assert extract_answer("<answer>Done <tool_call>{}</tool_call> more") == "Done"
+    assert extract_answer("<answer>first line\nsecond line") == "first line\nsecond line"
+    assert len(extract_answer("<answer>" + "z" * (3 * UNCLOSED_LIMIT))) == UNCLOSED_LIMIT
+    assert extract_answer("<answer>\n\nreasoning after a blank line") is None
+    # An unclosed tag after a blank closed pair still counts: the empty pair was the echo.
+    assert extract_answer("<answer></answer> then <answer>Refund issued") == "Refund issued"
+
+
+def test_an_echoed_empty_answer_does_not_end_the_episode():
+    """The echo goes to the user as a normal turn; the episode ends on the real answer that follows."""
+    echo = Message(role="assistant", actor="agent", content="I will reply inside <answer></answer>. Your order id?")
+    final = Message(role="assistant", actor="agent", content="<answer>All done.</answer>")
+    traj = run_episode_sync(make_task(), _Scripted([echo, final]), ScriptedUser(patience=99), ExecutableBackend())
+    assert traj.termination == "answer" and traj.answer == "All done."
+    assert traj.counters.agent_turns == 2 and traj.messages[3].actor == "user"

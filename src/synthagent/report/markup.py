@@ -12,9 +12,13 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "base-uri 'none'; form-action 'none'")
 
 
-def esc(value: object) -> str:
-    """Text or attribute value → HTML; quotes are escaped too, so it is safe inside attribute values."""
-    return html.escape("" if value is None else str(value), quote=True)
+def esc(value: object, *, quote: bool = True) -> str:
+    """Text or attribute value → HTML; quotes are escaped too, so it is safe inside attribute values.
+
+    `quote=False` is for element content only (a `<pre>` of JSON): there quotes need no escape, and
+    `&quot;` would make JSON blocks twice their size.
+    """
+    return html.escape("" if value is None else str(value), quote=quote)
 
 
 def script_json(obj: Any) -> str:
@@ -40,14 +44,37 @@ def clip(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def pretty_json(text: str | None, limit: int = 20000) -> tuple[str, bool]:
+CAP = 100_000  # characters of one value the report keeps; the rest is counted, not stored
+SHOW = 2_000  # characters of one value shown before an expander
+
+
+def cap(text: str) -> str:
+    """`text`, cut at CAP characters with a note of how many more there were (a 1 MB tool output stays out)."""
+    return text if len(text) <= CAP else text[:CAP] + f"… ({len(text) - CAP} more characters not in the report)"
+
+
+def long_text(text: str | None, tag: str = "div", cls: str = "text") -> str:
+    """Escaped text in `<tag class=cls>`; past SHOW characters the rest waits behind a "show all" expander.
+
+    A long unbroken string (a 1 MB token, a base64 blob) is what makes a browser spend minutes in layout:
+    only SHOW characters are laid out until someone asks for the rest, and never more than CAP.
+    """
+    raw = cap(text or "")
+    if len(raw) <= SHOW:
+        return f'<{tag} class="{cls}">{esc(raw, quote=False)}</{tag}>'
+    return (f'<{tag} class="{cls}">{esc(raw[:SHOW], quote=False)}</{tag}><details class="more"><summary>show all '
+            f'{len(text or ""):,} characters</summary><{tag} class="{cls} rest">{esc(raw[SHOW:], quote=False)}</{tag}>'
+            "</details>")
+
+
+def pretty_json(text: str | None, limit: int = 20000, indent: int = 2) -> tuple[str, bool]:
     """Pretty-print JSON text if it parses; returns (text, parsed). Long text is cut with a note."""
     raw = text or ""
     parsed = False
     try:
         value = json.loads(raw)
         if isinstance(value, (dict, list)):
-            raw = json.dumps(value, indent=2, ensure_ascii=False)
+            raw = json.dumps(value, indent=indent, ensure_ascii=False)
             parsed = True
     except (ValueError, TypeError):
         pass

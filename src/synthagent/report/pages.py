@@ -6,14 +6,14 @@ import json
 from urllib.parse import urlencode
 
 from synthagent.report import svg
-from synthagent.report.markup import esc, num, page, pct, pretty_json, reward_color
+from synthagent.report.markup import esc, long_text, num, page, pct, pretty_json, reward_color
 from synthagent.report.stats import Overview
-from synthagent.spec.models import ItemVerdict, Message, Task, ToolSpec, Trajectory
+from synthagent.spec.models import Task, ToolSpec
 
 SECTION_TITLES = {"forbidden": "Forbidden behaviours", "subgoals": "Sub-goals", "interactions": "Required interactions"}
-ACTOR_LABELS = {"agent": "Agent", "user": "User", "tool": "Tool", "system": "System"}
-SIBLING_WINDOW = 40
-TERMINATION_COLORS = {"answer": "#059669", "user_stop": "#2563eb", "max_turns": "#d97706", "error": "#dc2626"}
+TERMINATION_COLORS = {"answer": "#059669", "user_stop": "#2563eb", "max_turns": "#d97706", "error": "#dc2626",
+                      "fault": "#6b7280"}
+FAULTS_SHOWN = 20
 
 
 def short(task_id: str) -> str:
@@ -80,7 +80,7 @@ def overview_page(ov: Overview, colors: dict[str, str], title: str) -> str:
 
     grid_card = _grid_card(ov, colors)
 
-    term_kinds = ["answer", "user_stop", "max_turns", "error"]
+    term_kinds = list(TERMINATION_COLORS)
     term_rows = "".join(
         f'<tr><td class="name">{policy_dot(colors[s.name])}{esc(s.name)}</td><td>'
         + svg.stacked([(k, s.terminations.get(k, 0), TERMINATION_COLORS[k]) for k in term_kinds])
@@ -91,9 +91,30 @@ def overview_page(ov: Overview, colors: dict[str, str], title: str) -> str:
     term_card = (f'<section class="card"><h2>How episodes ended</h2><div class="legends">{legend}</div>'
                  f'<table class="plain terms">{term_rows}</table></section>')
 
-    body = (head + policy_table + hist_card + grid_card + _failures_card(ov, colors) + _metrics_card(ov, colors)
-            + term_card)
+    body = (head + _unscored_card(ov) + policy_table + hist_card + grid_card + _failures_card(ov, colors)
+            + _metrics_card(ov, colors) + term_card)
     return page(title, body, root="", kind="overview", active="overview")
+
+
+def _unscored_card(ov: Overview) -> str:
+    """Runs no score was given to, and why: the fault messages (endpoint, simulator, judge), most frequent first."""
+    if not ov.n_unscored:
+        return ""
+    rows = "".join(f'<tr><td class="n">{n}</td><td><code>{esc(role)}</code></td><td class="fault-msg">'
+                   f"{long_text(message, 'span', 'text')}</td></tr>"
+                   for (role, message), n in ov.faults.most_common(FAULTS_SHOWN))
+    more = len(ov.faults) - FAULTS_SHOWN
+    without = ov.n_unscored - sum(ov.faults.values())
+    return ('<section class="card unscored" id="unscored"><h2>Unscored runs</h2>'
+            f'<p class="note">{ov.n_unscored} run(s) have no score: an endpoint, simulator or judge failed after its '
+            "retries (a fault), or the run was never scored. They are left out of every average below; a rerun "
+            f'retries them. <a href="{esc(runs_link(outcome="unscored"))}">List them</a>.</p>'
+            + ('<table class="plain" id="fault-table"><thead><tr><th class=n>runs</th><th>role</th><th>message</th>'
+               f"</tr></thead><tbody>{rows}</tbody></table>" if rows else "")
+            + (f'<p class="note">…and {more} other message(s).</p>' if more > 0 else "")
+            + (f'<p class="note">{without} run(s) without a fault were not scored yet (`synthagent score`).</p>'
+               if without else "")
+            + "</section>")
 
 
 def _grid_card(ov: Overview, colors: dict[str, str]) -> str:
@@ -175,7 +196,7 @@ def list_page(kind: str, title: str) -> str:
             '<label class="ctl">reward <input id="f-rmin" type="number" min="0" max="1" step="0.05" placeholder="0">'
             '– <input id="f-rmax" type="number" min="0" max="1" step="0.05" placeholder="1"></label>'
             '<select id="f-outcome"><option value="">any outcome</option><option value="pass">success</option>'
-            '<option value="fail">failure</option></select>'
+            '<option value="fail">failure</option><option value="unscored">unscored</option></select>'
             '<select id="f-failed"><option value="">failed items: any</option><option value="none">none failed</option>'
             '<option value="any">some item failed</option><option value="forbidden">forbidden behaviour</option>'
             '<option value="subgoals">sub-goal missed</option><option value="interactions">interaction missed</option>'
@@ -228,41 +249,38 @@ def _tool_card(tool: ToolSpec) -> str:
     badges = chip(esc(tool.kind), "write" if tool.kind == "write" else "read")
     if tool.distractor:
         badges += chip("distractor", "distractor")
-    schema = json.dumps(tool.function.parameters, indent=2, ensure_ascii=False)
-    returns = json.dumps(tool.returns, indent=2, ensure_ascii=False) if tool.returns else ""
+    schema = json.dumps(tool.function.parameters, indent=1, ensure_ascii=False)
+    returns = json.dumps(tool.returns, indent=1, ensure_ascii=False) if tool.returns else ""
     return (f'<div class="toolcard{" is-distractor" if tool.distractor else ""}"><div class="toolhead">'
             f"<code class=fn>{esc(tool.name)}</code>{badges}</div>"
             f'<p class="desc">{esc(tool.function.description)}</p>{_schema_table(tool.function.parameters)}'
-            f"<details><summary>JSON schema</summary><pre class=code>{esc(schema)}</pre>"
-            + (f"<div class=label>returns</div><pre class=code>{esc(returns)}</pre>" if returns else "")
+            f"<details><summary>JSON schema</summary><pre class=code>{esc(schema, quote=False)}</pre>"
+            + (f"<div class=label>returns</div><pre class=code>{esc(returns, quote=False)}</pre>" if returns else "")
             + "</details></div>")
 
 
+def json_text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _value(value: object) -> str:
-    return esc(json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value)
+    return long_text(value if isinstance(value, str) else json_text(value), "span", "value")
 
 
-def _failed_chips(failed: list[ItemVerdict]) -> str:
-    if not failed:
-        return '<span class="muted">none</span>'
-    return " ".join(f'<code class="rid {esc(v.section)}" title="{esc(v.criterion)}">{esc(v.id)}</code>' for v in failed)
-
-
-def task_page(task: Task, runs: list[tuple[Trajectory, str]], colors: dict[str, str]) -> str:
-    """`runs` pairs each trajectory of this task with its page's file name."""
-    scored = [r.result for r, _ in runs if r.result is not None]
-    mean = sum(x.reward for x in scored) / len(scored) if scored else None
+def task_page(task: Task, data_file: str) -> str:
+    """The task's own content, static; its runs table is drawn by app.js from `data_file` (the task's runs,
+    stored once for this page and the trajectory viewer)."""
     head = (f'<nav class="crumbs"><a href="../index.html">Overview</a> › <a href="../tasks.html">Tasks</a> › '
             f"<code>{esc(short(task.id))}</code></nav>"
             f'<div class="pagehead"><h1>Task <code>{esc(short(task.id))}</code></h1><div class="chips">'
             f'{chip(esc(task.domain), "domain")}{chip(f"difficulty {task.difficulty}")}'
-            f'{chip(f"{len(task.tools)} tools")}{chip(f"{len(runs)} runs")}'
-            f'{chip("mean reward " + num(mean), "")}{chip("source " + esc(task.source.generator), "muted")}'
+            f'{chip(f"{len(task.tools)} tools")}<span class="chip" id="task-run-count"></span>'
+            f'<span class="chip" id="task-mean"></span>{chip("source " + esc(task.source.generator), "muted")}'
             "</div></div>")
     policy = ("<ol class=policy>" + "".join(f"<li>{esc(p)}</li>" for p in task.policy) + "</ol>") if task.policy \
         else '<p class="muted">none</p>'
     visible = (f'<section class="card"><h2>What the agent sees</h2><div class=label>Instruction</div>'
-               f'<blockquote class="instruction">{esc(task.instruction)}</blockquote>'
+               f'<blockquote class="instruction">{long_text(task.instruction)}</blockquote>'
                f"<div class=label>Policy</div>{policy}</section>")
     ledger_rows = "".join(
         f"<tr><td><code>{esc(s.name)}</code></td><td class=value>{_value(s.value)}</td>"
@@ -272,9 +290,9 @@ def task_page(task: Task, runs: list[tuple[Trajectory, str]], colors: dict[str, 
         + "</td></tr>" for s in task.private_info)
     hidden = ('<section class="card hidden-info"><h2>Hidden from the agent '
               '<span class="chip muted">user simulator only</span></h2>'
-              + (f"<div class=label>Full task</div><p>{esc(task.full_instruction)}</p>"
+              + (f"<div class=label>Full task</div>{long_text(task.full_instruction)}"
                  if task.full_instruction else "")
-              + (f"<div class=label>User background</div><p>{esc(task.user_background)}</p>"
+              + (f"<div class=label>User background</div>{long_text(task.user_background)}"
                  if task.user_background else "")
               + "<div class=label>Private ledger</div>"
               + ('<table class="plain ledger" id="ledger"><thead><tr><th>slot</th><th>value</th><th>need</th>'
@@ -308,177 +326,27 @@ def task_page(task: Task, runs: list[tuple[Trajectory, str]], colors: dict[str, 
             + ("<div class=label>Workflow</div><ol class=workflow>"
                + "".join(f"<li>{esc(w)}</li>" for w in task.workflow) + "</ol>" if task.workflow else "")
             + "</section>")
-    run_rows = []
-    for r, file in runs:
-        res = r.result
-        failed = res.failed() if res else []
-        reward = res.reward if res else None
-        run_rows.append(
-            f'<tr><td class="name">{policy_dot(colors.get(r.policy, "#999"))}'
-            f'<a href="../{esc(file)}">{esc(r.policy)}</a></td>'
-            f'<td class="n">{r.sample}</td><td class="n reward" style="background:{reward_color(reward)}">'
-            f"{num(reward)}</td><td>{mark(res.success) if res else '—'}</td>"
-            f"<td>{_failed_chips(failed)}</td>"
-            f"<td>{esc(r.termination)}</td></tr>")
-    runs_card = ('<section class="card"><h2>Trajectories</h2>'
-                 + ('<table class="grid-table" id="task-runs"><thead><tr><th>Policy</th><th class=n>Sample</th>'
-                    "<th class=n>Reward</th><th>Success</th><th>Failed items</th><th>Ended</th></tr></thead><tbody>"
-                    + "".join(run_rows) + "</tbody></table>" if runs else '<p class="muted">No runs of this task.</p>')
-                 + "</section>")
-    text, _ = pretty_json(task.world.model_dump_json(), limit=30000)
+    runs_card = ('<section class="card"><h2>Trajectories</h2><table class="grid-table" id="task-runs"><thead><tr>'
+                 "<th>Policy</th><th class=n>Sample</th><th class=n>Reward</th><th>Success</th><th>Failed items</th>"
+                 '<th>Ended</th></tr></thead><tbody></tbody></table><p class="muted" id="task-runs-none" hidden>'
+                 "No runs of this task.</p></section>")
+    text, _ = pretty_json(task.world.model_dump_json(), limit=30000, indent=1)
     world = ('<section class="card"><details><summary>World state</summary>'
-             f'<pre class="code">{esc(text)}</pre></details></section>')
+             f'<pre class="code">{esc(text, quote=False)}</pre></details></section>')
     body = (head + f'<div class="two">{visible}{hidden}</div>' + runs_card + tools
             + f'<div class="two">{rubric}{gold}</div>' + world)
-    return page(f"Task {short(task.id)} · {task.domain}", body, root="../", kind="task")
+    return page(f"Task {short(task.id)} · {task.domain}", body, root="../", kind="task", data_scripts=(data_file,))
 
 
 # ------------------------------------------------------------------------------------- trajectory page
 
 
-def _message(i: int, m: Message, deciders: list[tuple[int, ItemVerdict]]) -> str:
-    who = ACTOR_LABELS.get(m.actor, m.actor)
-    if m.actor == "tool" and m.name:
-        who = f"{who} · {m.name}"
-    tags = "".join(f'<a class="tag {"ok" if v.met else "bad"}" href="#v{j}" title="{esc(v.criterion)}">'
-                   f'{"✓" if v.met else "✗"} {esc(v.id)}</a>' for j, v in deciders)
-    error = '<span class="badge err">error</span>' if m.error else ""
-    meta = (f'<div class="meta"><span class="who">{esc(who)}</span>{error}<span class="tags">{tags}</span>'
-            f'<a class="idx" href="#m{i}">#{i}</a></div>')
-    cls = f"msg {esc(m.actor)}" + (" is-error" if m.error else "") + (" decides" if deciders else "")
-    if m.actor == "system":
-        return (f'<div class="{cls}" id="m{i}"><details><summary>System prompt <span class="idx">#{i}</span></summary>'
-                f'<div class="text">{esc(m.content)}</div></details></div>')
-    inner = ""
-    if m.actor == "tool":
-        text, parsed = pretty_json(m.content)
-        inner = f'<pre class="text{" json" if parsed else ""}">{esc(text)}</pre>'
-    elif m.content:
-        inner = f'<div class="text">{esc(m.content)}</div>'
-    for call in m.tool_calls or []:
-        args, parsed = pretty_json(call.function.arguments)
-        fine = parsed or call.function.arguments.strip() in ("", "{}")
-        bad = "" if fine else '<span class="badge err">malformed JSON</span>'
-        inner += (f'<div class="call"><div class="callhead"><span class="arrow">→</span><code class="fn">'
-                  f'{esc(call.function.name)}</code>{bad}<span class="cid">{esc(call.id)}</span></div>'
-                  f'<pre class="args">{esc(args)}</pre></div>')
-    if not inner:
-        inner = '<div class="text muted">(empty)</div>'
-    return f'<div class="{cls}" id="m{i}">{meta}<div class="bubble">{inner}</div></div>'
+def viewer_page() -> str:
+    """run.html: one shell for every trajectory; app.js loads `data/t/<key>.js` named by `?t=` and draws run `?r=`.
 
-
-def _breakdown(traj: Trajectory) -> str:
-    res = traj.result
-    if res is None:
-        return '<section class="card"><h2>Reward</h2><p class="muted">This trajectory was not scored.</p></section>'
-    counts: dict[str, list[int]] = {"forbidden": [0, 0], "subgoals": [0, 0], "interactions": [0, 0]}
-    for v in res.items:
-        counts[v.section][0] += v.met
-        counts[v.section][1] += 1
-    verdict = ('<span class="badge pass">success</span>' if res.success else '<span class="badge fail">failure</span>')
-
-    def frac(section: str, value: float | None) -> str:
-        met, total = counts[section]
-        return f"{num(value)}<span class=sub>{met}/{total}</span>"
-
-    return (f'<section class="card reward-card"><div class="bigreward" style="background:{reward_color(res.reward)}">'
-            f'<div class="label">reward</div><div class="value" id="reward">{res.reward:.3f}</div>{verdict}</div>'
-            '<table class="plain breakdown">'
-            f'<tr><th>gate</th><td class="n">{res.gate:g}<span class=sub>{counts["forbidden"][0]}/'
-            f'{counts["forbidden"][1]} not violated</span></td></tr>'
-            f'<tr><th>sub-goals</th><td class="n">{frac("subgoals", res.subgoal_fraction)}</td></tr>'
-            f'<tr><th>interactions</th><td class="n">{frac("interactions", res.interaction_fraction)}</td></tr>'
-            f'</table><p class="formula">R = gate · ½ (sub-goals + interactions) = {res.gate:g} · ½ '
-            f"({num(res.subgoal_fraction)} + {num(res.interaction_fraction)}) = <b>{res.reward:.3f}</b></p></section>")
-
-
-def _rubric_panel(traj: Trajectory, n_messages: int) -> str:
-    res = traj.result
-    if res is None:
-        return ""
-    parts = []
-    for section in ("forbidden", "subgoals", "interactions"):
-        items = [(j, v) for j, v in enumerate(res.items) if v.section == section]
-        if not items:
-            continue
-        lis = []
-        for j, v in items:
-            if v.message_index is not None and 0 <= v.message_index < n_messages:
-                goto = f'<a class="goto" href="#m{v.message_index}">message #{v.message_index} ↗</a>'
-            elif v.message_index is not None:
-                goto = f'<span class="muted small">message #{v.message_index} (not in this trajectory)</span>'
-            else:
-                goto = ""
-            if section == "forbidden":
-                label = "not violated" if v.met else "violated"
-            else:
-                label = "met" if v.met else "not met"
-            lis.append(f'<li class="verdict {"met" if v.met else "unmet"}" id="v{j}" data-met="{int(v.met)}">'
-                       f'{mark(v.met)}<div class="vbody"><div><code class="rid">{esc(v.id)}</code> '
-                       f'{esc(v.criterion)}</div><div class="vmeta"><span class="state">{label}</span>'
-                       f'<span class="method">{esc(v.method)}</span>'
-                       f"{goto}</div>" + (f'<div class="evidence">{esc(v.evidence)}</div>' if v.evidence else "")
-                       + "</div></li>")
-        parts.append(f'<div class="label">{SECTION_TITLES[section]}</div><ul class="verdicts">{"".join(lis)}</ul>')
-    return f'<section class="card rubric-card"><h2>Rubric</h2>{"".join(parts)}</section>'
-
-
-def run_page(traj: Trajectory, task: Task | None, task_file: str | None, siblings: list[tuple[Trajectory, str]],
-             own_file: str, colors: dict[str, str]) -> str:
-    res = traj.result
-    deciders: dict[int, list[tuple[int, ItemVerdict]]] = {}
-    if res is not None:
-        for j, v in enumerate(res.items):
-            if v.message_index is not None:
-                deciders.setdefault(v.message_index, []).append((j, v))
-    domain = task.domain if task else traj.domain
-    difficulty = task.difficulty if task else traj.difficulty
-    task_link = (f'<a href="../{esc(task_file)}">Task <code>{esc(short(traj.task_id))}</code></a>' if task_file
-                 else f"Task <code>{esc(short(traj.task_id))}</code>")
-    c = traj.counters
-    chips = (chip(esc(domain), "domain") + chip(f"difficulty {difficulty}") + chip(f"ended: {esc(traj.termination)}")
-             + chip(f"{len(traj.messages)} messages") + chip(f"{c.tool_calls} tool calls")
-             + (chip(f"{c.tool_errors} tool errors", "warn") if c.tool_errors else "")
-             + chip(f"seed {traj.seed}", "muted"))
-    head = (f'<nav class="crumbs"><a href="../index.html">Overview</a> › <a href="../runs.html">Trajectories</a> › '
-            f"{task_link} › {esc(traj.policy)} · sample {traj.sample}</nav>"
-            f'<div class="pagehead"><h1>{policy_dot(colors.get(traj.policy, "#999"))}{esc(traj.policy)} '
-            f'<span class="muted">sample {traj.sample}</span></h1><div class="chips">{chips}</div></div>')
-    context = ""
-    if task is not None:
-        context = (f'<section class="card context"><div class="label">Instruction</div>'
-                   f'<blockquote class="instruction">{esc(task.instruction)}</blockquote>'
-                   + (f"<details><summary>Hidden user background</summary><p>{esc(task.user_background)}</p>"
-                      + "".join(f"<div class=small><code>{esc(s.name)}</code> = {_value(s.value)}</div>"
-                                for s in task.private_info) + "</details>" if task.user_background or task.private_info
-                      else "")
-                   + "</section>")
-    else:
-        context = '<section class="card context"><p class="muted">This task is not in the tasks file.</p></section>'
-    chat = "".join(_message(i, m, deciders.get(i, [])) for i, m in enumerate(traj.messages))
-    if traj.answer:
-        chat += ('<div class="answer"><div class="label">Final answer</div>'
-                 f'<div class="text">{esc(traj.answer)}</div></div>')
-    metrics = ""
-    if traj.metrics or c.tokens:
-        rows = "".join(f'<tr><th>{esc(k)}</th><td class="n">{num(v, 3)}</td></tr>' for k, v in traj.metrics.items())
-        rows += "".join(f'<tr><th>tokens · {esc(k)}</th><td class="n">{v}</td></tr>' for k, v in c.tokens.items())
-        metrics = f'<section class="card"><h2>Episode metrics</h2><table class="plain">{rows}</table></section>'
-    # A window of the task's runs around this one: pages stay small when a task has hundreds of runs.
-    here = next((i for i, (_, f) in enumerate(siblings) if f == own_file), 0)
-    lo = max(0, min(here - SIBLING_WINDOW // 2, len(siblings) - SIBLING_WINDOW))
-    shown = siblings[lo:lo + SIBLING_WINDOW]
-    more = len(siblings) - len(shown)
-    others = "".join(
-        f'<li{" class=current" if f == own_file else ""}>{policy_dot(colors.get(s.policy, "#999"))}'
-        f'<a href="../{esc(f)}">{esc(s.policy)} · {s.sample}</a>'
-        f'<span class="pill" style="background:{reward_color(s.result.reward if s.result else None)}">'
-        f'{num(s.result.reward if s.result else None)}</span></li>' for s, f in shown)
-    if more and task_file:
-        others += f'<li class="more"><a href="../{esc(task_file)}">all {len(siblings)} runs on the task page</a></li>'
-    side = (_breakdown(traj) + _rubric_panel(traj, len(traj.messages)) + metrics
-            + (f'<section class="card"><h2>Other runs of this task</h2><ul class="siblings">{others}</ul></section>'
-               if len(siblings) > 1 else ""))
-    body = head + context + f'<div class="split"><section class="chat" id="chat">{chat}</section>' \
-        f'<aside class="side">{side}</aside></div>'
-    return page(f"{traj.policy} · {short(traj.task_id)} · sample {traj.sample}", body, root="../", kind="run")
+    Query, not fragment, carries the run: fragments stay free for the in-page links to messages (`#m3`)
+    and verdicts (`#v2`), which must work as :target.
+    """
+    body = ('<div id="viewer"><p class="muted" id="viewer-status">loading…</p></div>'
+            '<noscript><p class="note">The trajectory viewer needs JavaScript.</p></noscript>')
+    return page("Trajectory", body, root="", kind="run")

@@ -1,6 +1,7 @@
 """Aggregates the overview shows: per-policy reward, success, pass^k, distributions, grids, metrics.
 
-Pure functions over trajectories; unscored trajectories (no `result`) are counted but never averaged.
+Pure functions over trajectories; unscored trajectories (a `fault`, or no `result`) are counted but never
+averaged, and their fault messages are counted by (role, message) so the overview can show what failed.
 """
 
 from __future__ import annotations
@@ -98,6 +99,12 @@ class Overview:
     n_tasks: int
     n_runs: int
     n_unscored: int
+    faults: Counter[tuple[str, str]] = field(default_factory=Counter)  # (role, message) -> runs
+
+
+def is_scored(run: Trajectory) -> bool:
+    """A run counts in averages only with a result and no fault (a fault says nothing about the agent)."""
+    return run.result is not None and run.fault is None
 
 
 def policy_order(runs: list[Trajectory]) -> list[str]:
@@ -119,6 +126,7 @@ def overview(tasks: list[Task], runs: list[Trajectory]) -> Overview:
     domains: dict[str, None] = {}
     difficulties: set[int] = set()
     n_unscored = 0
+    faults: Counter[tuple[str, str]] = Counter()
     for r in runs:
         s = stats[r.policy]
         s.n += 1
@@ -135,7 +143,9 @@ def overview(tasks: list[Task], runs: list[Trajectory]) -> Overview:
         domains.setdefault(domain)
         difficulties.add(difficulty)
         res = r.result
-        if res is None:
+        if r.fault is not None:
+            faults[(r.fault.role, r.fault.message)] += 1
+        if res is None or not is_scored(r):
             n_unscored += 1
             continue
         s.scored += 1
@@ -175,4 +185,5 @@ def overview(tasks: list[Task], runs: list[Trajectory]) -> Overview:
         n_tasks=len({t.id for t in tasks} | {r.task_id for r in runs}),
         n_runs=len(runs),
         n_unscored=n_unscored,
+        faults=faults,
     )

@@ -160,6 +160,24 @@ class KindCensus:
     def needs_model(self) -> list[str]:
         return [name for name in self.counts if world_kind(name).needs_model]
 
+    def simulator_lines(self, tasks: list[Task], users: "RoutedUsers", tools: "RoutedTools") -> list[str]:
+        """One line per kind: how many tasks, and the user and tool simulators they will be played with.
+
+        Printed at the start of a rollout so nobody has to guess whether a task set's procedural tasks kept
+        their scripted user when a config brought the LLM roles (they do: each kind picks its own).
+        """
+        first: dict[str, Task] = {}
+        for task in tasks:
+            first.setdefault(task.world.kind, task)
+        return [f"{kind}: {self.counts[kind]} task(s); user {simulator_name(users.simulator(task))}, "
+                f"tools {simulator_name(tools.backend(task))}" for kind, task in first.items()]
+
+
+def simulator_name(simulator: object) -> str:
+    """A simulator's class, with the model behind it when it has one (`LLMUser (model qwen3-8b)`)."""
+    model = getattr(getattr(simulator, "client", None), "model", None)
+    return type(simulator).__name__ + (f" (model {model})" if model else "")
+
 
 # -------------------------------------------------------------------------------- built-in kinds
 

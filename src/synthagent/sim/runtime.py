@@ -1,12 +1,12 @@
 """The episode runtime: agent ↔ simulated user ↔ tool backend, producing a Trajectory.
 
-An agent turn is an OpenAI assistant message. Its `tool_calls` go to the tool backend (each answered by
-a tool message); otherwise its text goes to the user, unless it holds `<answer>…</answer>`, which ends the
-episode. A user stop or the turn limit also ends it. A policy that raises, or returns something that is
-not an assistant message, ends the episode with termination `error` and the reason in `meta`: that is the
-agent's failure. An LLM endpoint that fails for good (the policy's, the user simulator's or the tool
-simulator's: `LLMError` after the client's retries) ends it with termination `fault` and a `Fault` naming
-the role: infrastructure failed, so the episode is unscored and a rerun retries it.
+An agent turn is an OpenAI assistant message. Its `tool_calls` go to the tool backend (each answered by a tool
+message); otherwise its text goes to the user, unless it holds an answer (see `extract_answer` for the precise
+rule), which ends the episode. A user stop or the turn limit also ends it. A policy that raises, or returns
+something that is not an assistant message, ends the episode with termination `error` and the reason in
+`meta`: that is the agent's failure. An LLM endpoint that fails for good (the policy's, the user simulator's
+or the tool simulator's: `LLMError` after the client's retries) ends it with termination `fault` and a `Fault`
+naming the role: infrastructure failed, so the episode is unscored and a rerun retries it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from synthagent.sim.interfaces import Policy, ToolBackend, UserSimulator, resolv
 from synthagent.sim.metrics import user_metrics
 from synthagent.spec.models import Counters, Fault, Message, Task, Trajectory
 
-ANSWER_RE = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
+ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+OPEN_ANSWER_RE = re.compile(r"<answer>", re.IGNORECASE)
+UNCLOSED_END_RE = re.compile(r"\n[ \t]*\n|<")  # where an unclosed answer stops: a blank line or the next tag
+UNCLOSED_LIMIT = 2000
 DEFAULT_MAX_TURNS = 16
 
 PROTOCOL_NOTE = (
@@ -36,10 +39,35 @@ def system_prompt(task: Task) -> str:
 
 
 def extract_answer(text: str | None) -> str | None:
+    """The final answer in an agent's reply, or None when the reply holds none (then it goes to the user).
+
+    The rule, in order:
+
+    1. The first closed `<answer>…</answer>` pair whose content is not blank is the answer (stripped); text
+       after it is not part of the answer.
+    2. A blank pair (`<answer></answer>`, `<answer> </answer>`) is never an answer: small models echo the
+       protocol note ("…inside <answer></answer>"), and ending the episode with an empty answer on an echo
+       would score the episode on nothing the agent meant to say.
+    3. With no answer by rules 1-2, an `<answer>` that is never closed (after the last closed pair) is a
+       reply cut off mid-answer, usually by a generation cap: the answer is the text after the tag up to
+       the first blank line or the next `<`, and at most UNCLOSED_LIMIT characters. A reasoning trace, a
+       second paragraph or a stray tag after it is not swallowed into the answer. If that text is blank,
+       there is no answer.
+
+    Tags match case-insensitively.
+    """
     if not text:
         return None
-    match = ANSWER_RE.search(text)
-    return match.group(1).strip() if match else None
+    closed_end = 0
+    for match in ANSWER_RE.finditer(text):
+        closed_end = match.end()
+        if match.group(1).strip():
+            return match.group(1).strip()
+    opens = list(OPEN_ANSWER_RE.finditer(text, closed_end))
+    if not opens:
+        return None
+    tail = UNCLOSED_END_RE.split(text[opens[-1].end():], maxsplit=1)[0].strip()
+    return tail[:UNCLOSED_LIMIT].strip() or None
 
 
 async def run_episode(

@@ -137,11 +137,15 @@ def write_jsonl(path: str | os.PathLike[str], records: Iterable[BaseModel]) -> i
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(dump_line(record))
-            n += 1
-    os.replace(tmp, p)
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(dump_line(record))
+                n += 1
+        os.replace(tmp, p)
+    except BaseException:  # a folder at `path`, a full disk, Ctrl-C: no .tmp is left behind
+        tmp.unlink(missing_ok=True)
+        raise
     return n
 
 

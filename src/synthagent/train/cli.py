@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from synthagent.command_errors import console, fail
+from synthagent.command_errors import console, fail, note
 from synthagent.command_inputs import load_tasks
 
 out_console = Console()
@@ -35,22 +35,15 @@ def export(
     """Export tasks for training: SFT conversations, a TRL GRPO task set, or verl parquet."""
     if format not in FORMATS:
         fail(f"--format: expected one of {', '.join(FORMATS)}, got {format!r}")
+    if format != "hf" and out.is_dir():
+        example = out / ("tasks.parquet" if format == "verl" else "data.jsonl")
+        fail(f"--out {out}: is a folder; {format} writes one file, e.g. {example}")
     task_list = load_tasks(tasks)
     try:
         if format == "sft":
-            from synthagent.exports.sft import write_sft
-            from synthagent.spec.io import FormatError, read_jsonl
-            from synthagent.spec.models import Trajectory
-
             if protocol not in ("chat", "ask_user"):
                 fail(f"--protocol: expected chat or ask_user, got {protocol!r}")
-            run_list = None
-            if runs is not None:
-                try:
-                    run_list = read_jsonl(runs, Trajectory)
-                except (FormatError, FileNotFoundError) as err:
-                    fail(str(err))
-            n = write_sft(task_list, out, run_list, protocol=protocol, min_reward=min_reward)  # type: ignore[arg-type]
+            n = _export_sft(task_list, tasks, out, runs, protocol, min_reward)
         elif format == "trl":
             from synthagent.exports.trl import write_trl
 
@@ -71,7 +64,32 @@ def export(
     except ValueError as err:
         fail(str(err))
         raise
-    console.print(f"{n} rows written to {out}")
+    console.print(f"{n} rows written to {out}", markup=False, highlight=False)
+
+
+def _export_sft(task_list: list, tasks: Path, out: Path, runs: Optional[Path], protocol: str, min_reward: float) -> int:
+    """SFT rows from gold or teacher runs; no rows is an error that says why (nothing is written)."""
+    from synthagent.command_inputs import load_runs
+    from synthagent.exports.sft import sft_records, write_jsonl_rows
+    from synthagent.sim.kinds import world_kind
+
+    run_list = None
+    if runs is not None:
+        run_list = load_runs([runs])
+        faulted = [r for r in run_list if r.unscored]
+        if faulted:
+            note(f"{runs}: {len(faulted)} unscored run(s) (a fault ended them) left out: they show no agent behaviour")
+            run_list = [r for r in run_list if not r.unscored]
+    rows = sft_records(task_list, run_list, protocol=protocol, min_reward=min_reward)  # type: ignore[arg-type]
+    if not rows:
+        if run_list is None:
+            kinds = sorted({world_kind(t).name for t in task_list})
+            fail(f"{tasks}: 0 SFT rows: none of the {len(task_list)} task(s) has a gold plan that replays without a "
+                 f"model (world kinds: {', '.join(kinds)}); give --runs with scored teacher runs (synthagent rollout)")
+        rewards = [r.result.reward for r in run_list if r.result is not None]
+        best = f"; the best scored reward is {max(rewards):.3f}" if rewards else ""
+        fail(f"{runs}: 0 SFT rows: none of the {len(run_list)} usable run(s) reaches --min-reward {min_reward:g}{best}")
+    return write_jsonl_rows(rows, out)
 
 
 @train_app.command("tiny")
