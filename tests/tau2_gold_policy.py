@@ -57,3 +57,35 @@ def gold_policy(tasks_raw: list[dict[str, Any]], write_tools: set[str], skip_fin
         return steps[step] if step < len(steps) else "Is there anything else I can help with?"
 
     return responder
+
+
+def write_tools(domain: str) -> set[str]:
+    from synthagent.integrations.tau2 import WORLDS
+
+    return {name for name, kind in WORLDS.describe(domain)[2].items() if kind == "write"}
+
+
+def run_gold(domain: str, tasks_raw: list[dict[str, Any]], *, skip_final_write: bool = False, k: int = 1,
+             seed: int = 300, protocol: str = "tau2", latency_s: float = 0.0, concurrency: int = 8) -> list[Any]:
+    """Every task × k trials: this responder as the policy behind a local fake server, the scripted gold user."""
+    import asyncio
+
+    from fakeserver import FakeOpenAIServer
+
+    from synthagent.integrations.tau2.evaluation import run_trials
+    from synthagent.integrations.tau2.gold_user import GoldUser
+    from synthagent.integrations.tau2.orchestrate import LLMAgent
+    from synthagent.llm.client import LLMClient
+    from synthagent.llm.config import LLMConfig
+
+    responder = gold_policy(tasks_raw, write_tools(domain), skip_final_write)
+    with FakeOpenAIServer(responder, latency_s=latency_s) as server:
+        async def main() -> list[Any]:
+            client = LLMClient(LLMConfig.for_endpoint(server.base_url, "gold-replay", max_retries=0))
+            try:
+                return await run_trials(domain, tasks_raw, LLMAgent(client, "gold-replay"), GoldUser(), k=k, seed=seed,
+                                        protocol=protocol, concurrency=concurrency)  # type: ignore[arg-type]
+            finally:
+                await client.aclose()
+
+        return asyncio.run(main())

@@ -13,6 +13,10 @@ from synthagent.spec.io import FormatError, RejectsLog, rejects_path, write_json
 
 
 def register(app: typer.Typer) -> None:
+    from synthagent.integrations.eval_cli import register as register_eval
+
+    register_eval(app)
+
     @app.command("import-release")
     def import_release_cmd(
         source: Path = typer.Argument(..., help="The authors' release JSON (a list of records) or JSONL."),
