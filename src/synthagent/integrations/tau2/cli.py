@@ -12,10 +12,8 @@ import typer
 from synthagent.command_errors import console, fail
 
 
-def register(app: typer.Typer) -> None:
-    evaluate = typer.Typer(help="Evaluate a policy on public benchmarks under their own protocols.",
-                           no_args_is_help=True)
-    app.add_typer(evaluate, name="eval")
+def register_eval(evaluate: typer.Typer) -> None:
+    """Add `tau2` to the `eval` group (integrations/cli.py owns the group)."""
 
     @evaluate.command("tau2")
     def tau2_cmd(
