@@ -1,4 +1,5 @@
-"""`synthagent import-release` / `export-release`, `import-tau2` / `export-tau2`, `contamination`: benchmark data in and out."""
+"""`synthagent import-release` / `export-release`, `import-tau2` / `export-tau2`, `contamination`: benchmark data in and out;
+`eval tau2` / `eval bfcl`: a policy measured under the benchmark's own protocol."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ def writable_file(out: Path, example: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from synthagent.integrations.bfcl.cli import register_eval as register_bfcl_eval
+    from synthagent.integrations.tau2.cli import register_eval as register_tau2_eval
+
+    evaluate = typer.Typer(help="Evaluate a policy on public benchmarks under their own protocols.",
+                           no_args_is_help=True)
+    app.add_typer(evaluate, name="eval")
+    register_tau2_eval(evaluate)
+    register_bfcl_eval(evaluate)
+
     @app.command("import-release")
     def import_release_cmd(
         source: Path = typer.Argument(..., help="The authors' release JSON (a list of records) or JSONL."),

@@ -3,7 +3,8 @@
 System messages are dropped (τ² keeps the policy outside the trajectory); agent messages become
 `AssistantMessage`s (tool calls with their arguments parsed; a call whose arguments are not a JSON object
 is kept with empty arguments, since τ² has no way to say "malformed"), tool messages `ToolMessage`s and
-user messages `UserMessage`s. Our `<answer>` wrapper stays in the text, which τ²'s checks tolerate.
+user messages `UserMessage`s (with their tool calls, requestor "user", and the results that
+follow them marked so). Our `<answer>` wrapper stays in the text, which τ²'s checks tolerate.
 """
 
 from __future__ import annotations
@@ -18,24 +19,26 @@ def to_tau2_messages(trajectory: Trajectory) -> list[Any]:
     from tau2.data_model.message import AssistantMessage, ToolCall, ToolMessage, UserMessage
 
     out: list[Any] = []
+    requestor = "assistant"
     for turn, msg in enumerate(trajectory.messages):
+        calls = None
+        if msg.tool_calls and msg.actor in ("agent", "user"):
+            requestor = "assistant" if msg.actor == "agent" else "user"
+            calls = []
+            for call in msg.tool_calls:
+                try:
+                    args = json.loads(call.function.arguments or "{}")
+                except json.JSONDecodeError:
+                    args = {}
+                calls.append(ToolCall(id=call.id, name=call.function.name,
+                                      arguments=args if isinstance(args, dict) else {}, requestor=requestor))
         if msg.actor == "agent":
-            calls = None
-            if msg.tool_calls:
-                calls = []
-                for call in msg.tool_calls:
-                    try:
-                        args = json.loads(call.function.arguments or "{}")
-                    except json.JSONDecodeError:
-                        args = {}
-                    calls.append(ToolCall(id=call.id, name=call.function.name,
-                                          arguments=args if isinstance(args, dict) else {}))
             out.append(AssistantMessage(role="assistant", content=msg.content, tool_calls=calls, turn_idx=turn))
         elif msg.actor == "tool":
             out.append(ToolMessage(id=msg.tool_call_id or "", role="tool", content=msg.content, error=msg.error,
-                                   turn_idx=turn))
-        elif msg.actor == "user":
-            out.append(UserMessage(role="user", content=msg.content, turn_idx=turn))
+                                   requestor=requestor, turn_idx=turn))
+        elif msg.actor == "user":  # telecom's user calls tools on their own device (requestor "user")
+            out.append(UserMessage(role="user", content=msg.content, tool_calls=calls, turn_idx=turn))
     return out
 
 

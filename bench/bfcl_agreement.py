@@ -1,0 +1,45 @@
+"""Our BFCL multi-turn verdicts against BFCL's own `multi_turn_checker`: gold runs of every entry and six
+perturbations (tests/bfcl_perturb.py) of every Nth entry, all four categories.
+
+    python bench/bfcl_agreement.py [--every 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "src"))
+
+from bfcl_perturb import KINDS, bfcl_verdict, perturb  # noqa: E402
+
+from synthagent.integrations.bfcl import CATEGORIES, check, load_entries  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=int, default=1)
+    args = parser.parse_args()
+    for category in CATEGORIES:
+        entries = load_entries(category)
+        start = time.perf_counter()
+        gold_ours = sum(check(e, e.gold_calls()).valid for e in entries)
+        gold_theirs = sum(bfcl_verdict(e, e.gold_calls(), f"bench_gold_{category}") for e in entries)
+        agree = total = valid = 0
+        for n, entry in enumerate(entries[::args.every]):
+            for kind in KINDS:
+                run = perturb(entry, kind)
+                theirs = bfcl_verdict(entry, run, f"bench_{kind}_{category}_{n}")
+                agree += check(entry, run).valid == theirs
+                valid += theirs
+                total += 1
+        print(f"{category:13s} gold valid: ours {gold_ours}/{len(entries)}, BFCL {gold_theirs}/{len(entries)}; "
+              f"perturbed: agree {agree}/{total} ({valid} valid by BFCL); {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

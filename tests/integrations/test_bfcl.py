@@ -1,0 +1,78 @@
+"""BFCL-v4 multi-turn: gold replay passes, our verdicts agree with BFCL's checker, `eval bfcl` runs end to end."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bfcl_perturb import KINDS, bfcl_verdict, perturb  # noqa: E402
+from fakeserver import FakeOpenAIServer  # noqa: E402
+
+from synthagent.integrations.bfcl import CATEGORIES, BfclSession, check, load_entries, parse_call_string  # noqa: E402
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_gold_replay_is_valid_and_bfcl_agrees(category):
+    entries = load_entries(category)
+    assert len(entries) == 200
+    assert [e.id for e in entries if not check(e, e.gold_calls()).valid] == []
+    for entry in entries[::10]:
+        assert bfcl_verdict(entry, entry.gold_calls(), f"gold_{category}")
+
+
+def test_agreement_with_bfcls_checker_on_perturbed_runs():
+    compared, outcomes = 0, {True: 0, False: 0}
+    for category in CATEGORIES:
+        for entry in load_entries(category)[::8]:
+            for kind in KINDS:
+                run = perturb(entry, kind)
+                ours = check(entry, run).valid
+                assert ours == bfcl_verdict(entry, run, f"{kind}_{compared}"), (entry.id, kind)
+                outcomes[ours] += 1
+                compared += 1
+    assert compared >= 200 and outcomes[True] >= 20 and outcomes[False] >= 100
+
+
+def _gold_responder(entries):
+    by_opening = {e.turns[0][0]["content"]: e for e in entries}
+    assert len(by_opening) == len(entries)  # the first user message identifies the entry
+
+    def named(entry, text):
+        call = parse_call_string(text)
+        method = BfclSession(entry).methods[call.name]
+        names = list(inspect.signature(method).parameters)
+        return {"name": call.name, "arguments": {**dict(zip(names, call.args)), **call.kwargs}}
+
+    def respond(body):
+        messages = body["messages"]
+        entry = by_opening[messages[0]["content"]]
+        users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+        turn = len(users) - 1
+        replied = sum(1 for m in messages[users[-1]:] if m["role"] == "assistant")
+        gold = entry.ground_truth[turn]
+        if replied == 0 and gold:
+            return {"tool_calls": [named(entry, c) for c in gold]}
+        return "Done."
+
+    return respond
+
+
+def test_cli_eval_bfcl_gold_policy_scores_one(tmp_path):
+    from synthagent.cli import app
+
+    entries = load_entries("base")[:12]
+    out = tmp_path / "bfcl.json"
+    with FakeOpenAIServer(_gold_responder(entries)) as server:
+        result = CliRunner().invoke(app, ["eval", "bfcl", "--policy", "openai:gold", "--base-url", server.base_url,
+                                          "--limit", "12", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["summary"]["pass^1"] == 1.0 and data["unscored"] == 0 and len(data["runs"]) == 12
+    assert data["benchmark"]["package"] == "bfcl-eval" and data["benchmark"]["category"] == "base"
