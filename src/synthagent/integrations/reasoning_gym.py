@@ -129,17 +129,14 @@ class PythonSession:
     def call(self, name: str, arguments: str | dict[str, Any]) -> ToolResult:
         result = ToolResult(content="", name=name)
         if name != PYTHON_TOOL.name:
-            result.content, result.error = f"Error: unknown tool '{name}'. Available tools: python", True
-            return result
+            return result.fail(f"unknown tool '{name}'. Available tools: python")
         try:
             args = json.loads(arguments) if isinstance(arguments, str) else arguments
         except json.JSONDecodeError as err:
-            result.content, result.error = f"Error: arguments are not valid JSON ({err.msg})", True
-            return result
+            return result.fail(f"arguments are not valid JSON ({err.msg})")
         code = args.get("code") if isinstance(args, dict) else None
         if not isinstance(code, str):
-            result.content, result.error = "Error: arguments: missing required argument 'code'", True
-            return result
+            return result.fail("arguments: missing required argument 'code'")
         result.args = args
         result.content, result.error = run_python(code)
         return result

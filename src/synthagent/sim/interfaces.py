@@ -38,6 +38,12 @@ class ToolResult:
     fault: str | None = None
     """Set when the tool simulator itself failed for good (endpoint down): the episode is unscored."""
 
+    def fail(self, message: str) -> "ToolResult":
+        """Make this result the agent's error observation (`Error: …`); every tool backend words errors so."""
+        self.content = f"Error: {message}"
+        self.error = True
+        return self
+
 
 class ToolSession(Protocol):
     def call(self, name: str, arguments: str) -> MaybeAwaitable[ToolResult]: ...

@@ -53,7 +53,7 @@ class Tau2Session:
         args, problem = parse_call(name, arguments, self.schemas)
         result.args = args
         if problem:
-            return _fail(result, problem)
+            return result.fail(problem)
         self.calls += 1
         try:
             with reading(self.mode, name in self.read_only):
@@ -61,13 +61,8 @@ class Tau2Session:
                                                     requestor="assistant")  # fields checked above
                 message = self.env.get_response(call)
         except Exception as err:  # get_response catches tool errors itself; this is for anything else
-            return _fail(result, f"{type(err).__name__}: {err}")
+            return result.fail(f"{type(err).__name__}: {err}")
         result.content = message.content or ""
         result.error = bool(message.error)
         return result
 
-
-def _fail(result: ToolResult, message: str) -> ToolResult:
-    result.content = f"Error: {message}"
-    result.error = True
-    return result

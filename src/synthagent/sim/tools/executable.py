@@ -47,14 +47,14 @@ class ExecutableSession:
     def call(self, name: str, arguments: str | dict[str, Any]) -> ToolResult:
         result = ToolResult(content="", name=name, kind=self.kinds.get(name, "read"))
         if name in self.schemas and name not in self.stored:
-            return _fail(result, f"tool '{name}' has no executable implementation")
+            return result.fail(f"tool '{name}' has no executable implementation")
         args, problem = parse_call(name, arguments, self.schemas)
         result.args = args
         if problem:
-            return _fail(result, problem)
+            return result.fail(problem)
         runnable = self._runnable(name)
         if runnable is None:
-            return _fail(result, f"tool '{name}' has no executable implementation")
+            return result.fail(f"tool '{name}' has no executable implementation")
         op, runtime = runnable
         outcome = op.execute(runtime, self.db, args)
         result.content = outcome.content
@@ -72,8 +72,3 @@ class ExecutableSession:
                 self.runnables[name] = None
         return self.runnables[name]
 
-
-def _fail(result: ToolResult, message: str) -> ToolResult:
-    result.content = f"Error: {message}"
-    result.error = True
-    return result

@@ -321,7 +321,7 @@ class LLMToolSession:
     def _checked_args(self, name: str, arguments: str | dict[str, Any], result: ToolResult) -> dict[str, Any] | None:
         args, problem = parse_call(name, arguments, self.schemas)
         if problem:
-            _fail(result, problem)
+            result.fail(problem)
             return None
         return args
 
@@ -341,14 +341,14 @@ class LLMToolSession:
             self._count("tool_model_calls", len(err.reasons))
             schema_broken = any(r.startswith(SCHEMA_PREFIX) for r in err.reasons)
             self._count("tool_schema_violations" if schema_broken else "tool_faults")
-            return _fail(result, INVALID_OUTPUT.removeprefix("Error: "))
+            return result.fail(INVALID_OUTPUT.removeprefix("Error: "))
         except BudgetExceeded:
             raise
         except LLMError as err:
             self._count("tool_model_calls")
             self._count("tool_faults")
             result.fault = str(err)
-            return _fail(result, UNAVAILABLE.removeprefix("Error: "))
+            return result.fail(UNAVAILABLE.removeprefix("Error: "))
         self._count("tool_model_calls", structured.attempts)
         kind, value = structured.value
         if state:  # an answer from this episode's state: the session keeps it (_state_read), M does not
@@ -377,8 +377,3 @@ def _served(result: ToolResult, content: str, *, hit: bool, error: bool = False)
     result.cache_hit = hit
     return result
 
-
-def _fail(result: ToolResult, message: str) -> ToolResult:
-    result.content = f"Error: {message}"
-    result.error = True
-    return result
