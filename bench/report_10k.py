@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from synthagent.report import write_report
-from synthagent.report._synthetic import sample_report_data
-from synthagent.report.browser import Chromium, find_chromium
-from synthagent.report.build import run_href, task_file
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "report"))  # the report's test fixtures
+
+from browser import Chromium, find_chromium  # noqa: E402
+from report_fixtures import sample_report_data  # noqa: E402
+
+from synthagent.report import write_report  # noqa: E402
+from synthagent.report.build import run_href, task_file  # noqa: E402
 
 
 def size_of(root: Path) -> tuple[int, int]:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from browser import BrowserError, Chromium, find_chromium
+from report_fixtures import sample_report_data
+
 from synthagent.report import write_report
-from synthagent.report._synthetic import sample_report_data
-from synthagent.report.browser import BrowserError, Chromium, find_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from synthagent.report._synthetic import HOSTILE
+from report_fixtures import HOSTILE
 from synthagent.report.build import run_href, task_file
 
 pytestmark = pytest.mark.browser

@@ -221,7 +221,7 @@ def test_empty_inputs(tmp_path):
 
 
 def test_runs_of_a_task_share_their_data(tmp_path):
-    from synthagent.report._synthetic import sample_report_data
+    from report_fixtures import sample_report_data
 
     tasks, runs = sample_report_data(1, k=50)  # 200 runs of one task
     out = write_report(tasks, runs, tmp_path / "r").parent
