@@ -28,8 +28,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthagent.llm.parsing import ParseError
-from synthagent.spec.branches import TRANSFER_TOOL, AdversaryMode, Branch, PolicyRule, PolicyTree
-from synthagent.spec.models import Check, FunctionDef, GoldAction, PrivateSlot, Rubric, RubricItem, Task, ToolSpec, Trajectory
+from synthagent.spec.branches import TRANSFER_TOOL, AdversaryMode, Branch, PolicyRule, PolicyTree, transfer_tool
+from synthagent.spec.models import Check, GoldAction, PrivateSlot, Rubric, RubricItem, Task, Trajectory
 from synthagent.spec.worlds import SimulatedWorld
 from synthagent.synth.llm.design import design_json
 from synthagent.synth.llm.models import TaskDesign, Unit
@@ -134,16 +134,6 @@ def make_branch(draft: PolicyDraft, variant: Literal["legal", "illegal"]) -> Bra
         compliant.append(rule.alternative_tool)
     return Branch(kind=rule.otherwise, illegal=True, rule=rule.id, adversary=draft.illegal.adversary,
                   request=draft.action, claim=draft.illegal.claim, compliant_path=compliant, persuaded_path=act)
-
-
-def transfer_tool() -> ToolSpec:
-    return ToolSpec(function=FunctionDef(
-        name=TRANSFER_TOOL, description="Transfer the user to a human agent, with a summary of the issue.",
-        parameters={"type": "object", "properties": {"summary": {"type": "string",
-                                                                 "description": "what the user needs and why"}},
-                    "required": ["summary"]}),
-        returns={"type": "object", "properties": {"transferred": {"type": "boolean"}}, "required": ["transferred"]},
-        kind="write")
 
 
 def apply_branch(task: Task, draft: PolicyDraft, variant: Literal["legal", "illegal"]) -> Task:
