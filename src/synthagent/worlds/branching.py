@@ -219,8 +219,9 @@ def gold_steps(domain: "Domain", bound: BoundBranch, db: dict[str, Any], ref: st
     if bound.draw.adversary:
         steps.append(GoldAction(kind="ask", text=f"I'm sorry, I cannot {bound.tree.action.rstrip('.')} for {ref}: "
                                 f"{reason}."))
+    because = f"the policy does not allow it while the {field} is {value}"  # the condition's words could name values
     if rule.otherwise == "refuse":
-        return steps, f"I cannot {bound.tree.action.rstrip('.')} for {ref}: {reason}"
+        return steps, f"I cannot {bound.tree.action.rstrip('.')} for {ref}: {because}"
     if rule.otherwise == "transfer":
         args = {"summary": f"The user asks to {bound.tree.action.rstrip('.')} for {ref}; rule {rule.id} needs a "
                            f"person to decide ({field}: {value})."}
@@ -232,7 +233,7 @@ def gold_steps(domain: "Domain", bound: BoundBranch, db: dict[str, Any], ref: st
     steps.append(GoldAction(kind="confirm", tool=name, arguments=args,
                             text=f"I will call {name} with {shown}. Shall I proceed?"))
     steps.append(GoldAction(kind="call", tool=name, arguments=args))
-    return steps, f"I could not {bound.tree.action.rstrip('.')} for {ref} because {reason}; {done}"
+    return steps, f"I could not {bound.tree.action.rstrip('.')} for {ref}: {because}; {done}"
 
 
 def subgoal_item(domain: "Domain", bound: BoundBranch, db: dict[str, Any], item_id: str) -> RubricItem:
