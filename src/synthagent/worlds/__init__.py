@@ -15,5 +15,5 @@ from synthagent.worlds.plan import GenerationFailed
 from synthagent.worlds.registry import all_domains, domain_names, get_domain
 from synthagent.worlds.spec_parts import DomainError
 
-__all__ = ["BranchMix", "Domain", "DomainError", "GenerationFailed", "Knobs", "Leak", "all_domains", "derive_seed", "domain_names",
-           "find_leak", "generate_task", "get_domain", "load_domain", "validate_domain"]
+__all__ = ["BranchMix", "Domain", "DomainError", "GenerationFailed", "Knobs", "Leak", "all_domains", "derive_seed",
+           "domain_names", "find_leak", "generate_task", "get_domain", "load_domain", "validate_domain"]
