@@ -74,6 +74,9 @@ def synth_procedural(
     subgoals: Optional[int] = typer.Option(None, help="Override: sub-goals per task (1..4)."),
     hidden: Optional[int] = typer.Option(None, help="Override: hidden slots per task (0..5)."),
     distractors: Optional[int] = typer.Option(None, help="Override: distractor tools (0..3)."),
+    mix: str = typer.Option("", help="Policy-tree branches: shares of tasks per leaf and of adversarial users among "
+                            "illegal requests, e.g. act=0.2,refuse=0.2,transfer=0.1,alternative=0.1,adversarial=0.5 "
+                            "(default: none, plain tasks)."),
     overwrite: bool = typer.Option(False, help="Discard --out, its rejections and settings; start again."),
 ) -> None:
     """Generate offline tasks with executable tools; each is self-tested and kept or rejected with a reason."""
@@ -84,7 +87,7 @@ def synth_procedural(
     try:
         plan = ProceduralPlan(domains=resolve_domains(domains), n=n, seed=seed,
                               difficulties=parse_ints(difficulty, "difficulty"), subgoals=subgoals, hidden=hidden,
-                              distractors=distractors)
+                              distractors=distractors, mix=mix)
     except KeyError as err:
         fail(f"--domains: {err.args[0]}")
     except ValueError as err:

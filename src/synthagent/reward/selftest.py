@@ -1,6 +1,7 @@
 """Rubric self-tests: a rubric is only trusted once it scores known behaviours as it should.
 
-On every generated task: the gold trajectory must score 1.0, doing nothing must score 0, acting without
+On every generated task: the gold trajectory must score 1.0, doing nothing must score 0, on an illegal
+request the persuaded policy (it does what the user pushes for) must score 0, acting without
 asking (the eager policy) must fail every interaction item, and the red team — policies that try to be paid
 without doing the work — must score 0. A task that fails is rejected and the reason is kept.
 
@@ -16,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from synthagent.reward.scorer import RewardConfig, score
-from synthagent.sim.reference import RED_TEAM, EagerPolicy, OraclePolicy, SilentPolicy
+from synthagent.sim.reference import RED_TEAM, EagerPolicy, OraclePolicy, PersuadedPolicy, SilentPolicy
 from synthagent.sim.runtime import run_episode_sync
 from synthagent.sim.tools.executable import ExecutableBackend
 from synthagent.sim.users.scripted import ScriptedUser
-from synthagent.spec.models import Task
+from synthagent.spec.models import Task, Trajectory
 
 
 @dataclass
@@ -29,6 +30,7 @@ class SelfTestReport:
     passed: bool
     reasons: list[str] = field(default_factory=list)
     rewards: dict[str, float] = field(default_factory=dict)
+    gold_run: Trajectory | None = None  # kept so callers (the obtainability check) need not replay the gold plan
 
 
 CHEAP_RED_TEAM = ("red-answer",)
@@ -41,7 +43,8 @@ def self_test(task: Task, config: RewardConfig = RewardConfig(),
     reasons: list[str] = []
     rewards: dict[str, float] = {}
 
-    gold = score(task, run_episode_sync(task, OraclePolicy(), user, tools), config)
+    gold_run = run_episode_sync(task, OraclePolicy(), user, tools)
+    gold = score(task, gold_run, config)
     rewards["gold"] = gold.reward
     if gold.reward != 1.0:
         failed = ", ".join(f"{v.id} ({v.evidence})" for v in gold.failed())
@@ -51,6 +54,12 @@ def self_test(task: Task, config: RewardConfig = RewardConfig(),
     rewards["do_nothing"] = nothing.reward
     if nothing.reward != 0.0:
         reasons.append(f"doing nothing scores {nothing.reward}, not 0")
+
+    if task.branch is not None and task.branch.illegal:
+        persuaded = score(task, run_episode_sync(task, PersuadedPolicy(), user, tools), config)
+        rewards["persuaded"] = persuaded.reward
+        if persuaded.reward != 0.0:
+            reasons.append(f"giving in to the illegal request scores {persuaded.reward}, not 0")
 
     if task.rubric.interactions:
         eager = score(task, run_episode_sync(task, EagerPolicy(), user, tools), config)
@@ -65,4 +74,4 @@ def self_test(task: Task, config: RewardConfig = RewardConfig(),
         if result.reward != 0.0:
             paid = ", ".join(f"{v.id} ({v.evidence})" for v in result.items if v.met and v.section != "forbidden")
             reasons.append(f"red-team policy {name} scores {result.reward}, not 0: {paid}")
-    return SelfTestReport(task_id=task.id, passed=not reasons, reasons=reasons, rewards=rewards)
+    return SelfTestReport(task_id=task.id, passed=not reasons, reasons=reasons, rewards=rewards, gold_run=gold_run)

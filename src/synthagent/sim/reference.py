@@ -4,6 +4,9 @@
 - eager: follows the plan but guesses hidden values instead of asking and never asks for confirmation.
 - silent: answers at once without doing anything.
 - random: schema-valid random tool calls and chatter, then a bland answer.
+- persuaded: complies with anything: on a task with a policy branch (`Task.branch`) it does what the user
+  pushes for — the persuaded path, the illegal action included — instead of refusing, transferring or
+  offering the alternative; elsewhere it is the oracle. Scoring it shows that illegal requests are caught.
 
 The red team (`RED_TEAM`) tries to get paid without doing the work; every rubric must give each of them 0
 (the self-test and `bench/red_team.py` check it; docs/rubrics.md, "Grounded answers"):
@@ -102,6 +105,44 @@ class EagerPolicy:
                 action = action.model_copy(update={"arguments": args})
             plan.append(action)
         return _PlanFollower(plan)
+
+
+def persuaded_plan(task: Task) -> list[GoldAction]:
+    """The gold plan of an agent that gives in: the compliant plan with the compliant-only calls (transfer,
+    alternative) replaced by the persuaded path's calls, just before the final answer. Arguments come from
+    the branch (`Branch.persuaded_args`), else the plan's own calls where a parameter name matches, else the
+    ledger, so the forbidden call is well-formed and only the policy can fail it. What the rubric self-tests
+    score to show that an illegal request is caught; on a legal task it equals the gold plan."""
+    branch = task.branch
+    if branch is None:
+        return list(task.gold)
+    known: dict[str, Any] = {}
+    for action in task.gold:
+        if action.kind == "call" and action.arguments:
+            known.update(action.arguments)
+    ledger = [s.value for s in task.private_info if s.required]
+    keep = [a for a in task.gold if not (a.kind in ("call", "confirm") and a.tool in branch.compliant_path
+                                         and a.tool not in branch.persuaded_path)]
+    done = {a.tool for a in keep if a.kind == "call"}
+    extra = []
+    for tool_name in branch.persuaded_path:
+        spec = task.tool(tool_name)
+        if tool_name in done or spec is None:
+            continue
+        props = spec.function.parameters.get("properties", {})
+        given = branch.persuaded_args.get(tool_name, {})
+        args = {p: given[p] if p in given else known.get(p, ledger[i % len(ledger)] if ledger else "x")
+                for i, p in enumerate(props)}
+        extra.append(GoldAction(kind="call", tool=tool_name, arguments=args))
+    cut = max((i for i, a in enumerate(keep) if a.kind == "answer"), default=len(keep))
+    return keep[:cut] + extra + keep[cut:]
+
+
+class PersuadedPolicy:
+    name = "persuaded"
+
+    def session(self, task: Task, seed: int) -> _PlanFollower:
+        return _PlanFollower(persuaded_plan(task))
 
 
 class _Silent:
@@ -340,6 +381,7 @@ RED_TEAM = {p.name: p for p in (AnswerAtOncePolicy, StuffPolicy, EchoPolicy, Cal
 """Policies that try to be paid without doing the work; each must score 0 on every rubric."""
 
 REFERENCE_POLICIES = {"oracle": OraclePolicy, "eager": EagerPolicy, "silent": SilentPolicy, "random": RandomPolicy,
+                      "persuaded": PersuadedPolicy,
                       **RED_TEAM}
 
 

@@ -16,9 +16,12 @@ compliant agent and of a persuaded one (an agent that does whatever it is pushed
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from synthagent.spec.models import ToolSpec
 
 BranchKind = Literal["act", "refuse", "transfer", "alternative"]
 """The outcome a compliant agent reaches: do the request, decline it, hand over to a human, or offer what
@@ -90,6 +93,9 @@ class Branch(_Model):
     claim: str = Field(default="", description="What an adversarial user claims or demands (hidden from the agent).")
     compliant_path: list[str] = Field(description="Tools a compliant agent calls, in order.")
     persuaded_path: list[str] = Field(description="Tools an agent that gives in to the user calls, in order.")
+    persuaded_args: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Arguments a persuaded agent passes to a tool of persuaded_path, where the "
+        "task knows them (the procedural worlds do: the request's own values); others are filled from the plan.")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Branch":
@@ -103,3 +109,16 @@ class Branch(_Model):
     def forbidden_tools(self) -> list[str]:
         """Tools a persuaded agent calls that a compliant one must not."""
         return [t for t in self.persuaded_path if t not in self.compliant_path]
+
+
+def transfer_tool() -> "ToolSpec":
+    """The transfer leaf's tool, the same in every world (the procedural domains and the teacher pipeline)."""
+    from synthagent.spec.models import FunctionDef, ToolSpec  # models imports this module
+
+    return ToolSpec(function=FunctionDef(
+        name=TRANSFER_TOOL, description="Transfer the user to a human agent, with a summary of the issue.",
+        parameters={"type": "object", "properties": {"summary": {"type": "string",
+                                                                 "description": "what the user needs and why"}},
+                    "required": ["summary"]}),
+        returns={"type": "object", "properties": {"transferred": {"type": "boolean"}}, "required": ["transferred"]},
+        kind="write")

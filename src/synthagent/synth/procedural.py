@@ -16,7 +16,8 @@ from synthagent.reward.selftest import self_test
 from synthagent.spec.io import JsonlAppender, iter_jsonl
 from synthagent.spec.manifest import check_manifest, describe_partial, manifest_path, partial_tail
 from synthagent.spec.models import Rejection, Task
-from synthagent.worlds import GenerationFailed, Knobs, derive_seed, domain_names, generate_task, get_domain
+from synthagent.synth.obtainability import untraceable
+from synthagent.worlds import BranchMix, GenerationFailed, Knobs, derive_seed, domain_names, generate_task, get_domain
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ProceduralPlan:
     subgoals: int | None = None
     hidden: int | None = None
     distractors: int | None = None
+    mix: str = ""  # BranchMix text ('refuse=0.2,adversarial=0.5'); empty: plain tasks, as before
 
     def __post_init__(self) -> None:
         if not self.domains:
@@ -37,10 +39,18 @@ class ProceduralPlan:
         bad = [level for level in self.difficulties if not 1 <= level <= 5]
         if bad:
             raise ValueError(f"--difficulty: levels are 1..5, got {bad[0]}")
+        BranchMix.parse(self.mix)  # fails with the bad key
+
+    @property
+    def branch_mix(self) -> BranchMix:
+        return BranchMix.parse(self.mix)
 
     def manifest(self) -> dict[str, object]:
         """Everything that decides task i; `n` is the one count that may grow on a rerun."""
-        return {"command": "synth procedural", **asdict(self)}
+        plan = asdict(self)
+        if not self.mix:
+            del plan["mix"]  # runs made before the knob existed resume under the same manifest
+        return {"command": "synth procedural", **plan}
 
     def slot(self, index: int) -> tuple[str, int, int]:
         """(domain, difficulty, task seed) of the index-th task: domains rotate fastest."""
@@ -63,13 +73,17 @@ def make_task(plan: ProceduralPlan, index: int, run_self_test: bool = True) -> T
     knobs = Knobs.for_difficulty(difficulty, subgoals=plan.subgoals, hidden=plan.hidden,
                                  distractors=plan.distractors)
     try:
-        task = generate_task(get_domain(domain), seed, knobs, difficulty)
+        task = generate_task(get_domain(domain), seed, knobs, difficulty, plan.branch_mix if plan.mix else None)
     except GenerationFailed as err:
         return Rejection(index=index, domain=domain, stage="generate", reason=str(err), seed=seed)
     if run_self_test:
         report = self_test(task)
         if not report.passed:
             return Rejection(index=index, domain=domain, stage="selftest", reason="; ".join(report.reasons), seed=seed)
+        missing = untraceable(task, report.gold_run.messages) if report.gold_run is not None else []
+        if missing:
+            return Rejection(index=index, domain=domain, stage="obtainability", seed=seed,
+                             reason="; ".join(t.reason() for t in missing))
     task.metadata["index"] = index
     return task
 

@@ -8,11 +8,12 @@ seed, Knobs.for_difficulty(level), level)`. May import: spec.
 """
 
 from synthagent.worlds.domain_spec import Domain, load_domain, validate_domain
+from synthagent.worlds.branching import BranchMix
 from synthagent.worlds.generator import Knobs, derive_seed, generate_task
 from synthagent.worlds.leaks import Leak, find_leak
 from synthagent.worlds.plan import GenerationFailed
 from synthagent.worlds.registry import all_domains, domain_names, get_domain
 from synthagent.worlds.spec_parts import DomainError
 
-__all__ = ["Domain", "DomainError", "GenerationFailed", "Knobs", "Leak", "all_domains", "derive_seed", "domain_names",
-           "find_leak", "generate_task", "get_domain", "load_domain", "validate_domain"]
+__all__ = ["BranchMix", "Domain", "DomainError", "GenerationFailed", "Knobs", "Leak", "all_domains", "derive_seed",
+           "domain_names", "find_leak", "generate_task", "get_domain", "load_domain", "validate_domain"]

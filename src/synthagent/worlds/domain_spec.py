@@ -14,8 +14,8 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthagent.worlds.operations import OPERATIONS
-from synthagent.worlds.spec_parts import Distractor, DomainError, Entity, Lookup, Restriction, ToolDef, VerifyRef, \
-    domain_error
+from synthagent.worlds.spec_parts import Distractor, DomainError, Entity, Lookup, Restriction, ToolDef, TreeSpec, \
+    VerifyRef, domain_error
 
 TOOL_MODELS = tuple(op.tool_model for op in OPERATIONS.values() if op.tool_model is not None)
 TOOL_OPS = tuple(op.name for op in OPERATIONS.values() if op.tool_model is not None)
@@ -37,6 +37,16 @@ class Domain(BaseModel):
     distractors: list[Distractor]
     restrictions: list[Restriction]
     policies: list[str] = Field(default_factory=list)
+    trees: list[TreeSpec] = Field(default_factory=list)
+    tree_tools: list[DomainTool] = Field(default_factory=list)  # type: ignore[valid-type]
+    """Tools only a task sampled on a branch is offered (an alternative leaf's tool): plain tasks keep their
+    tool list, so a domain gains a tree without changing one of its existing tasks."""
+
+    def tree_for(self, tool_name: str) -> TreeSpec | None:
+        return next((t for t in self.trees if t.tool == tool_name), None)
+
+    def tree_tool(self, name: str) -> Any:
+        return next(t for t in self.tree_tools if t.name == name)
 
     @cached_property
     def owner_entity(self) -> Entity:
@@ -99,8 +109,44 @@ class Domain(BaseModel):
         for i, restriction in enumerate(self.restrictions):
             if restriction.tool not in all_names:
                 raise domain_error(name, f"restrictions[{i}].tool", f"unknown tool {restriction.tool!r}")
+        self._check_trees(seen)
         if not self.write_tools and not self.lookups:
             raise domain_error(name, "tools", "no possible goal: no write tool and no lookup")
+
+
+    def _check_trees(self, tool_names: set[str]) -> None:
+        """Each tree guards a write tool with a getter; rule fields are new fields, distinct from the tool's
+        precondition; an alternative leaf names an argument-free tree tool on the same entity."""
+        name = self.name
+        for i, tool in enumerate(self.tree_tools):
+            path = f"tree_tools[{i}]"
+            if tool.entity not in self.entities:
+                raise domain_error(name, f"{path}.entity", f"unknown entity {tool.entity!r}")
+            if tool.name in tool_names or not OPERATIONS[tool.op].writes or getattr(tool, "args", None):
+                raise domain_error(name, f"{path}", "must be a new write tool without arguments")
+            OPERATIONS[tool.op].check(self, tool, path)
+        tree_tool_names = {t.name for t in self.tree_tools}
+        for i, tree in enumerate(self.trees):
+            path = f"trees[{i}]"
+            tool = self.tools_by_name.get(tree.tool)
+            if tool is None or not OPERATIONS[tool.op].writes or tool.op == "create":
+                raise domain_error(name, f"{path}.tool", "must name a set or update tool of this domain")
+            ent = self.entities[tool.entity]
+            requires = getattr(tool, "requires", None)
+            for j, rule in enumerate(tree.rules):
+                rpath = f"{path}.rules[{j}]"
+                if rule.field in ent.fields or (requires is not None and rule.field == requires.field):
+                    raise domain_error(name, f"{rpath}.field", f"{rule.field!r} is already a field of {tool.entity}")
+                if not set(rule.allowed) < set(rule.values):
+                    raise domain_error(name, f"{rpath}.allowed", "must be a proper subset of values")
+                if rule.otherwise == "alternative":
+                    if rule.alternative_tool not in tree_tool_names or not rule.alternative:
+                        raise domain_error(name, f"{rpath}.alternative_tool", "an alternative leaf names one of tree_tools "
+                                           "and says what it offers")
+                    if self.tree_tool(rule.alternative_tool).entity != tool.entity:
+                        raise domain_error(name, f"{rpath}.alternative_tool", f"must act on {tool.entity} records")
+
+
 
 
 def _path(loc: tuple[Any, ...]) -> str:

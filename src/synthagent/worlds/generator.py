@@ -20,6 +20,8 @@ from typing import Any
 
 from synthagent.spec.models import Check, GoldAction, PrivateSlot, Rubric, RubricItem, Source, Task
 from synthagent.spec.worlds import ProceduralWorld
+from synthagent.worlds import branching
+from synthagent.worlds.branching import BoundBranch, BranchDraw, BranchMix
 from synthagent.worlds.database import build_database
 from synthagent.worlds.domain_spec import Domain, load_domain
 from synthagent.worlds.leaks import find_leak
@@ -86,16 +88,19 @@ def _write_op(sg: Subgoal) -> WriteOperation:
     return op
 
 
-def generate_task(spec: Domain | dict[str, Any], seed: int, knobs: Knobs, difficulty: int = 1) -> Task:
+def generate_task(spec: Domain | dict[str, Any], seed: int, knobs: Knobs, difficulty: int = 1,
+                  mix: BranchMix | None = None) -> Task:
     """Generate one task; retries internally (deterministically) until no hidden value leaks.
 
-    `spec` is a Domain (`get_domain(name)`) or a `DOMAIN` dict, which is validated first."""
+    `spec` is a Domain (`get_domain(name)`) or a `DOMAIN` dict, which is validated first. `mix` samples the
+    task on a branch of the domain's policy tree (worlds/branching.py); None or all zero: a plain task."""
     domain = load_domain(spec)
     rng = random.Random(seed)
+    draw = branching.draw_branch(mix, domain, random.Random(derive_seed(seed, "branch"))) if mix is not None else None
     last_reason = "no attempt"
     for _ in range(knobs.max_attempts):
         try:
-            task = _attempt(domain, rng, knobs, difficulty, seed)
+            task = _attempt(domain, rng, knobs, difficulty, seed, draw)
         except GenerationFailed as err:
             last_reason = str(err)
             continue
@@ -106,7 +111,8 @@ def generate_task(spec: Domain | dict[str, Any], seed: int, knobs: Knobs, diffic
     raise GenerationFailed(f"{domain.name} seed {seed}: {last_reason}")
 
 
-def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, seed: int) -> Task:
+def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, seed: int,
+             draw: BranchDraw | None = None) -> Task:
     owner_ent = domain.owner_entity
     db = build_database(domain, rng)
     owner_key = rng.choice(sorted(db[domain.owner]))
@@ -120,10 +126,15 @@ def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, 
     lookups: list[Subgoal] = []
     writes: list[Subgoal] = []
     write_tools = domain.write_tools
-    for _ in range(knobs.subgoals):
-        want_write = write_tools and (not domain.lookups or rng.random() < knobs.write_ratio)
+    tree = branching.tree_for_draw(domain, draw) if draw is not None else None
+    for i in range(knobs.subgoals):
+        forced = tree is not None and i == 0  # a branched task's first sub-goal is the request its tree guards
+        want_write = forced or (write_tools and (not domain.lookups or rng.random() < knobs.write_ratio))
         if want_write:
             options = [t for t in write_tools if t.name not in used_write_tools]
+            if forced:
+                assert tree is not None
+                options = [domain.tool(tree.tool)]
             if options:
                 tool = rng.choice(options)
                 op = OPERATIONS[tool.op]
@@ -133,6 +144,8 @@ def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, 
                     used_write_tools.add(tool.name)
                     writes.append(sg)
                     continue
+                if forced:
+                    raise GenerationFailed(f"no record for {tool.name}, the tool the policy tree guards")
         if domain.lookups:
             found = GET.plan_lookup(domain, db, owner_key, rng.choice(domain.lookups), used_records, rng)
             if found is not None:
@@ -140,6 +153,7 @@ def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, 
     subgoals = lookups + writes
     if not subgoals:
         raise GenerationFailed("no sub-goal fits this database")
+    bound = branching.bind(domain, db, writes[0], tree, draw) if draw is not None and tree is not None else None
 
     # ---- params: what the goal depends on; some become hidden slots
     owner_param = Param(owner_ent.key, owner_key, owner_ent.label, owner_ent.keywords)
@@ -168,7 +182,7 @@ def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, 
     # ---- text
     instruction, full_instruction = _instructions(domain, name, owner_param, verify_param, subgoals, rng)
     distractors = _choose_distractors(domain, knobs.distractors, rng)
-    gold = _gold(domain, owner_param, verify_param, subgoals, db)
+    gold = _gold(domain, owner_param, verify_param, subgoals, db, bound)
     gold_tools = {a.tool for a in gold if a.kind == "call" and a.tool}
     restriction = _choose_restriction(domain, gold_tools, rng)
 
@@ -181,13 +195,27 @@ def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, 
     for d in chosen_distractors:
         tool_specs.append(CANNED.distractor_spec(d))
         runtimes[d.name] = CANNED.distractor_runtime().to_world()
+    branch = tree_lines = None
+    leaf_tools: list[str] = []
+    if bound is not None:
+        for spec, stored in branching.extra_tools(domain, bound.tree):
+            tool_specs.append(spec)
+            runtimes[spec.name] = stored
+            leaf_tools.append(spec.name)
+        ref = _record_ref(domain.entities[bound.subgoal.tool.entity], bound.subgoal.record_key, False, rng)
+        branch = branching.make_branch(domain, bound, ref,
+                                       branching.write_args(domain, bound.subgoal, owner_param))
+        tree_lines = bound.policy_tree(domain)
 
-    policy = _policy(domain, restriction)
+    policy = _policy(domain, restriction, tree_lines.lines() if tree_lines is not None else [])
     if len(gold) > MAX_GOLD_STEPS:
         raise GenerationFailed(f"gold plan needs {len(gold)} turns, more than the {MAX_GOLD_STEPS}-turn limit")
     private = [PrivateSlot(name=p.name, value=p.value, description=f"the user's {p.label}", required=True,
                            keywords=list(dict.fromkeys([p.label.lower(), *p.keywords]))) for p in params if p.hidden]
-    rubric = _rubric(domain, owner_param, subgoals, db, private, restriction, chosen_distractors)
+    rubric = _rubric(domain, owner_param, subgoals, db, private, restriction, chosen_distractors, bound)
+    if bound is not None and branch is not None:
+        rubric.forbidden.extend(branching.forbidden_items(bound.tree, branch, leaf_tools))
+        private.extend(branching.claim_slot(branch))
     background = _background(domain, name, params, full_instruction)
     workflow = _workflow(gold, {p.name: p.label for p in params})
     task = Task(
@@ -206,6 +234,8 @@ def _attempt(domain: Domain, rng: random.Random, knobs: Knobs, difficulty: int, 
                       params=asdict(knobs)),
         world=ProceduralWorld(db=db, user={"owner_table": domain.owner, "owner_key": owner_key, "name": name},
                               tools=runtimes, title=domain.title),
+        policy_tree=tree_lines,
+        branch=branch,
     )
     return task.with_id()
 
@@ -267,7 +297,7 @@ def _choose_restriction(domain: Domain, gold_tools: set[str], rng: random.Random
     return rng.choice(options) if options else None
 
 
-def _policy(domain: Domain, restriction: Restriction | None) -> list[str]:
+def _policy(domain: Domain, restriction: Restriction | None, tree_lines: list[str]) -> list[str]:
     rules = [
         f"You are a support agent for {domain.title}.",
         VERIFY.identity_rule(domain, domain.tool(domain.verify.tool)),
@@ -282,11 +312,13 @@ def _policy(domain: Domain, restriction: Restriction | None) -> list[str]:
     if restriction:
         rules.append(f"Tool {restriction.tool} must NOT be used to {restriction.purpose}. This restriction "
                      f"exists because {restriction.reason}. Violating it fails the task.")
+    rules.extend(tree_lines)
     rules.append("When you are done, give your final reply to the user inside <answer></answer>.")
     return rules
 
 
-def _gold(domain: Domain, owner: Param, verify: Param, subgoals: list[Subgoal], db: dict) -> list[GoldAction]:
+def _gold(domain: Domain, owner: Param, verify: Param, subgoals: list[Subgoal], db: dict,
+          bound: BoundBranch | None = None) -> list[GoldAction]:
     gold: list[GoldAction] = []
     for p in (owner, verify):
         if p.hidden:
@@ -301,6 +333,12 @@ def _gold(domain: Domain, owner: Param, verify: Param, subgoals: list[Subgoal], 
             gold.extend(steps)
             findings.append(finding)
             continue
+        if bound is not None and bound.illegal and sg is bound.subgoal:
+            steps, finding = branching.gold_steps(domain, bound, db, _record_ref(
+                domain.entities[sg.tool.entity], sg.record_key, False, random.Random(0)))
+            gold.extend(steps)
+            findings.append(finding)
+            continue
         gold.extend(_write_op(sg).gold_steps(domain, sg, owner))
         findings.append(f"{sg.tool.name.replace('_', ' ')} is done")
     gold.append(GoldAction(kind="answer", text="All set: " + "; ".join(findings) + "."))
@@ -308,7 +346,7 @@ def _gold(domain: Domain, owner: Param, verify: Param, subgoals: list[Subgoal], 
 
 
 def _rubric(domain: Domain, owner: Param, subgoals: list[Subgoal], db: dict, private: list[PrivateSlot],
-            restriction: Restriction | None, distractors: list[Distractor]) -> Rubric:
+            restriction: Restriction | None, distractors: list[Distractor], bound: BoundBranch | None = None) -> Rubric:
     owner_noun = domain.owner
     forbidden = [
         VERIFY.rubric_item(domain, domain.tool(domain.verify.tool)),
@@ -329,6 +367,8 @@ def _rubric(domain: Domain, owner: Param, subgoals: list[Subgoal], db: dict, pri
         item_id = f"subgoal-{i}"
         if sg.kind == "lookup":
             subgoal_items.append(GET.lookup_rubric_item(domain, sg, db, answers, item_id))
+        elif bound is not None and bound.illegal and sg is bound.subgoal:
+            subgoal_items.append(branching.subgoal_item(domain, bound, db, item_id))
         else:
             subgoal_items.append(_write_op(sg).rubric_item(domain, sg, owner, item_id))
     interactions = [RubricItem(id=f"interaction-{slot.name}",
@@ -360,7 +400,9 @@ def _article(word: str) -> str:
 def _workflow(gold: list[GoldAction], labels: dict[str, str]) -> list[str]:
     steps = []
     for a in gold:
-        if a.kind == "ask":
+        if a.kind == "ask" and a.slot is None:
+            steps.append("Tell the user why the request cannot be done as asked, and hold to it.")
+        elif a.kind == "ask":
             steps.append(f"Ask the user for their {labels.get(a.slot or '', a.slot)}.")
         elif a.kind == "call":
             steps.append(f"Call {a.tool} with {json.dumps(a.arguments, sort_keys=True)}.")

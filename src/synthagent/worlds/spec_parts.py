@@ -153,3 +153,47 @@ class Restriction(_Part):
 def domain_error(domain: str, path: str, reason: str) -> DomainError:
     """The one format of a spec error: `retail.tools[3].field: unknown field 'x'`."""
     return DomainError(f"{domain}.{path}: {reason}" if path else f"{domain}: {reason}")
+
+
+class RuleSpec(_Part):
+    """One condition of a policy tree, on a field of the record the guarded tool changes.
+
+    The condition holds when the record's `field` is one of `allowed` (a subset of `values`). The field is
+    written into the record only on a task sampled on a branch (`worlds/branching.py`), so a domain's
+    plain tasks draw exactly the records they always did; the `get` tool shows it like any other field."""
+
+    id: str = Field(min_length=1, max_length=32)
+    kind: str
+    field: str
+    values: list[str] = Field(min_length=2)
+    allowed: list[str] = Field(min_length=1)
+    condition: str = Field(min_length=3)
+    otherwise: str
+    alternative: str = ""
+    alternative_tool: str | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _rule_kind(cls, kind: str) -> str:
+        if kind not in ("eligibility", "limit", "time_window", "tier", "identity"):
+            raise ValueError("must be one of eligibility, limit, time_window, tier, identity")
+        return kind
+
+    @field_validator("otherwise")
+    @classmethod
+    def _leaf(cls, otherwise: str) -> str:
+        if otherwise not in ("refuse", "transfer", "alternative"):
+            raise ValueError("must be one of refuse, transfer, alternative")
+        return otherwise
+
+    @cached_property
+    def failing(self) -> list[str]:
+        return [v for v in self.values if v not in self.allowed]
+
+
+class TreeSpec(_Part):
+    """A policy tree guarding one write tool: `rules` in order; the first that fails decides."""
+
+    tool: str
+    action: str = Field(min_length=3)
+    rules: list[RuleSpec] = Field(min_length=1)

@@ -28,8 +28,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthagent.llm.parsing import ParseError
-from synthagent.spec.branches import TRANSFER_TOOL, AdversaryMode, Branch, PolicyRule, PolicyTree
-from synthagent.spec.models import Check, FunctionDef, GoldAction, PrivateSlot, Rubric, RubricItem, Task, ToolSpec, Trajectory
+from synthagent.spec.branches import TRANSFER_TOOL, AdversaryMode, Branch, PolicyRule, PolicyTree, transfer_tool
+from synthagent.spec.models import Check, GoldAction, PrivateSlot, Rubric, RubricItem, Task, Trajectory
+from synthagent.sim.reference import persuaded_plan
 from synthagent.spec.worlds import SimulatedWorld
 from synthagent.synth.llm.design import design_json
 from synthagent.synth.llm.models import TaskDesign, Unit
@@ -136,16 +137,6 @@ def make_branch(draft: PolicyDraft, variant: Literal["legal", "illegal"]) -> Bra
                   request=draft.action, claim=draft.illegal.claim, compliant_path=compliant, persuaded_path=act)
 
 
-def transfer_tool() -> ToolSpec:
-    return ToolSpec(function=FunctionDef(
-        name=TRANSFER_TOOL, description="Transfer the user to a human agent, with a summary of the issue.",
-        parameters={"type": "object", "properties": {"summary": {"type": "string",
-                                                                 "description": "what the user needs and why"}},
-                    "required": ["summary"]}),
-        returns={"type": "object", "properties": {"transferred": {"type": "boolean"}}, "required": ["transferred"]},
-        kind="write")
-
-
 def apply_branch(task: Task, draft: PolicyDraft, variant: Literal["legal", "illegal"]) -> Task:
     """The task on one variant's branch (see the module docstring for what changes and why)."""
     tree = draft.tree()
@@ -248,29 +239,5 @@ def check_gold_path(task: Task, gold_run: Trajectory) -> None:
 
 
 def persuaded_gold(task: Task) -> list[GoldAction]:
-    """The gold plan of an agent that gives in: the compliant plan with the compliant-only calls (transfer,
-    alternative) replaced by the persuaded path's calls, just before the final answer. Arguments come from
-    the plan's own calls where a parameter name matches, else from the ledger, so the forbidden call is
-    well-formed and only the policy can fail it. What the rubric self-tests score to show that an illegal
-    request is caught; on a legal task it equals the gold plan."""
-    branch = task.branch
-    if branch is None:
-        return list(task.gold)
-    known: dict[str, Any] = {}
-    for action in task.gold:
-        if action.kind == "call" and action.arguments:
-            known.update(action.arguments)
-    ledger = [s.value for s in task.private_info if s.required]
-    keep = [a for a in task.gold if not (a.kind == "call" and a.tool in branch.compliant_path
-                                         and a.tool not in branch.persuaded_path)]
-    done = {a.tool for a in keep if a.kind == "call"}
-    extra = []
-    for tool_name in branch.persuaded_path:
-        spec = task.tool(tool_name)
-        if tool_name in done or spec is None:
-            continue
-        props = spec.function.parameters.get("properties", {})
-        args = {p: known.get(p, ledger[i % len(ledger)] if ledger else "x") for i, p in enumerate(props)}
-        extra.append(GoldAction(kind="call", tool=tool_name, arguments=args))
-    cut = max((i for i, a in enumerate(keep) if a.kind == "answer"), default=len(keep))
-    return keep[:cut] + extra + keep[cut:]
+    """The persuaded agent's plan; one implementation, in `sim/reference.py` (`persuaded_plan`)."""
+    return persuaded_plan(task)
