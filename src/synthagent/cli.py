@@ -483,10 +483,18 @@ def demo(
         fail(str(err))
     except FormatError as err:
         fail(str(err))
-    table = Table("policy", "mean reward", "success rate", title=f"{summary['n_tasks']} tasks, "
-                  f"{len(summary['domains'])} domains")
+    table = Table("policy", "mean reward", "success rate", "legal", "illegal",
+                  title=f"{summary['n_tasks']} tasks, {len(summary['domains'])} domains; policy-tree tasks: legal "
+                        f"and illegal requests (mean reward)")
+    trees = summary["policy_trees"]["mean_reward"]
+
+    def cell(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
     for name, s in summary["policies"].items():
-        table.add_row(escape(name), f"{s['mean_reward']:.3f}", f"{s['success_rate']:.3f}")
+        sides = trees.get(name, {})
+        table.add_row(escape(name), f"{s['mean_reward']:.3f}", f"{s['success_rate']:.3f}", cell(sides.get("legal")),
+                      cell(sides.get("illegal")))
     out_console.print(table)
     out_console.print(f"summary: {out / 'summary.json'}", markup=False, highlight=False)
     if report_path is not None:
