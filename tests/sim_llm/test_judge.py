@@ -20,10 +20,10 @@ from testkit import make_task  # noqa: E402
 
 from synthagent.integrations.synthagent_release import import_release  # noqa: E402
 from synthagent.llm import LLMClient, ParseError  # noqa: E402
-from synthagent.reward.calibrate import calibrate, cohen_kappa  # noqa: E402
+from synthagent.reward.calibrate import calibrate, cohen_kappa, red_team_runs  # noqa: E402
 from synthagent.reward.judge import JudgeError, LLMJudge, parse_verdicts, render_transcript  # noqa: E402
 from synthagent.reward.scorer import ScoringError, programmatic_verdicts, score_async  # noqa: E402
-from synthagent.sim.reference import EagerPolicy, OraclePolicy, RandomPolicy, SilentPolicy  # noqa: E402
+from synthagent.sim.reference import RED_TEAM, EagerPolicy, OraclePolicy, RandomPolicy, SilentPolicy  # noqa: E402
 from synthagent.reward.cli import register  # noqa: E402
 from synthagent.sim.runtime import run_episode, run_episode_sync  # noqa: E402
 from synthagent.sim.tools.executable import ExecutableBackend  # noqa: E402
@@ -259,6 +259,17 @@ def test_judge_calibrate_command(tmp_path):
                 "--config", str(tmp_path / "llm.yaml")]
         as_json = CliRunner().invoke(app, args + ["--json"])
         table = CliRunner().invoke(app, args)
+        red = CliRunner().invoke(app, args + ["--red-team", "--json"])
+        red_table = CliRunner().invoke(app, args + ["--red-team"])
+    # the red team's episodes are judged too: this judge passes everything, the checks pass only what holds
+    assert red.exit_code == 0, red.output
+    red_summary = json.loads(red.output)["red_team"]
+    red_runs = red_team_runs(tasks)
+    assert {r.policy for r in red_runs} == set(RED_TEAM) and len(red_runs) == len(tasks) * len(RED_TEAM)
+    graded = [v for t, r in zip(*_pairs(tasks, red_runs)) for v in programmatic_verdicts(t, r)[0]]
+    assert red_summary["n"] == len(graded) and red_summary["judge_pass_rate"] == 1.0
+    assert red_summary["check_pass_rate"] == pytest.approx(sum(v.met for v in graded) / len(graded), abs=1e-4)
+    assert red_summary["check_pass_rate"] < 1.0 and "red team: the judge passed 1.000" in red_table.output
     assert as_json.exit_code == 0, as_json.output
     summary = json.loads(as_json.output)
     met = sum(v.met for t, r in zip(*_pairs(tasks, runs)) for v in programmatic_verdicts(t, r)[0])

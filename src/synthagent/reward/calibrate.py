@@ -8,6 +8,10 @@ gave a single, identical label to everything, so chance agreement is already 1).
 
 Trajectories whose judge call fails after retries are unscored: skipped, counted (`judge_failures`) and
 listed with the reason, never silently dropped and never counted as a disagreement.
+
+Red-team trajectories (`red_team_runs`: the reference policies that try to game the reward, played on every
+task that needs no model) are judged like any other; the report gives the judge's pass rate on them apart,
+beside the checks' — a judge that passes stuffed or guessed answers shows up there.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from typing import Any
 
 from synthagent.reward.scorer import JudgeError, ScoringError, programmatic_verdicts
 from synthagent.sim.interfaces import resolve
+from synthagent.sim.kinds import RoutedTools, RoutedUsers, world_kind
+from synthagent.sim.reference import RED_TEAM, reference_policy
+from synthagent.sim.runtime import run_episode_sync
 from synthagent.spec.models import ItemVerdict, Task, Trajectory
 
 SECTIONS = ("forbidden", "subgoals", "interactions")
@@ -93,6 +100,7 @@ class CalibrationReport:
     overall: Confusion = field(default_factory=Confusion)
     sections: dict[str, Confusion] = field(default_factory=lambda: {s: Confusion() for s in SECTIONS})
     by_op: dict[str, Confusion] = field(default_factory=dict)
+    red_team: Confusion = field(default_factory=Confusion)
     trajectories: int = 0
     judge_failures: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
@@ -106,6 +114,11 @@ class CalibrationReport:
             "overall": self.overall.summary(),
             "sections": {s: c.summary() for s, c in self.sections.items()},
             "by_check": {op: c.summary() for op, c in sorted(self.by_op.items())},
+            "red_team": {**self.red_team.summary(),
+                         "judge_pass_rate": _round((self.red_team.tp + self.red_team.fp) / self.red_team.n
+                                                   if self.red_team.n else None),
+                         "check_pass_rate": _round((self.red_team.tp + self.red_team.fn) / self.red_team.n
+                                                   if self.red_team.n else None)},
             "skipped": self.skipped,
             "disagreements": [d.__dict__ for d in self.disagreements[:max_disagreements]],
         }
@@ -167,8 +180,23 @@ async def calibrate(tasks: Iterable[Task], runs: Iterable[Trajectory], judge: An
             report.overall.add(truth.met, guess.met)
             report.sections[truth.section].add(truth.met, guess.met)
             report.by_op.setdefault(ops.get(truth.id, "?"), Confusion()).add(truth.met, guess.met)
+            if traj.policy in RED_TEAM:
+                report.red_team.add(truth.met, guess.met)
             if truth.met != guess.met:
                 report.disagreements.append(Disagreement(traj.task_id, traj.policy, traj.sample, truth.id,
                                                          truth.section, truth.met, guess.met, truth.evidence,
                                                          guess.evidence))
     return report
+
+
+def red_team_runs(tasks: Iterable[Task], seed: int = 0) -> list[Trajectory]:
+    """One episode of every red-team policy on every task that plays without a model (procedural, τ²,
+    reasoning): the trajectories a judge must not pay for."""
+    users, tools = RoutedUsers(), RoutedTools()
+    runs = []
+    for task in tasks:
+        if world_kind(task).needs_model:
+            continue
+        for name in RED_TEAM:
+            runs.append(run_episode_sync(task, reference_policy(name), users, tools, seed=seed))
+    return runs

@@ -23,11 +23,13 @@ def register(app: typer.Typer) -> None:
         votes: Annotated[int, typer.Option("--votes", min=1, help="Self-consistency: votes, majority decides.")] = 1,
         limit: Annotated[int, typer.Option("--limit", min=0, help="Judge at most this many runs (0: all).")] = 0,
         concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 8,
+        red_team: Annotated[bool, typer.Option("--red-team", help="Also judge the red-team policies' episodes on "
+                                               "every task that needs no model; report the judge's pass rate.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     ) -> None:
         """Ask the judge about items that have programmatic checks and report agreement and Cohen's kappa."""
         from synthagent.llm import ConfigError, LLMClient, load_config
-        from synthagent.reward.calibrate import calibrate
+        from synthagent.reward.calibrate import calibrate, red_team_runs
         from synthagent.command_errors import fail
         from synthagent.command_inputs import load_runs, load_tasks
         from synthagent.reward.judge import JUDGE_VIEWS, LLMJudge
@@ -45,6 +47,8 @@ def register(app: typer.Typer) -> None:
             fail(f"--judge-view must be one of {', '.join(JUDGE_VIEWS)}, got {view!r}")
         if limit:
             run_list = run_list[:limit]
+        if red_team:
+            run_list = run_list + red_team_runs(task_list)
 
         async def go() -> dict:
             async with LLMClient(cfg) as client:
@@ -61,6 +65,7 @@ def register(app: typer.Typer) -> None:
 
 def _print(summary: dict) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     def fmt(x: float | None) -> str:
@@ -75,8 +80,12 @@ def _print(summary: dict) -> None:
                       str(c["fp"]), str(c["fn"]))
     console = Console()
     console.print(table)
+    red = summary["red_team"]
+    if red["n"]:
+        console.print(f"red team: the judge passed {fmt(red['judge_pass_rate'])} of {red['n']} items the red-team "
+                      f"policies' episodes were graded on (the checks: {fmt(red['check_pass_rate'])})", markup=False)
     if summary["skipped"]:
-        console.print(f"[yellow]{len(summary['skipped'])} skipped[/] (first: {summary['skipped'][0]['reason']})")
+        console.print(f"[yellow]{len(summary['skipped'])} skipped[/] (first: {escape(summary['skipped'][0]['reason'])})")
     for d in summary["disagreements"][:5]:
         console.print(f"disagree {d['task_id'][:12]} {d['policy']}#{d['sample']} {d['item_id']}: "
                       f"check={'met' if d['check_met'] else 'not met'} judge={'met' if d['judge_met'] else 'not met'}"
