@@ -10,8 +10,12 @@ Then the judged variant (`--judged N`): the same tasks with their sub-goal and i
 decides an item when its criterion names a value that never reached the agent; the script prints the red
 team's rewards and lists the items the judge alone decided.
 
-Run: `PYTHONPATH=src python bench/red_team.py --n 10000 --judged 1000` (about a minute per 1,000 tasks on
-one core).
+Last, the synthesized variant (`--synthesized N`): N tasks made by `synth llm` against the tests' fake
+teacher on 127.0.0.1, played with the LLM user, LLM mock tools and LLM judge that fake server simulates
+(its judge passes an item only when a tool call returned a result), every policy scored as `rollout` does.
+
+Run: `PYTHONPATH=src python bench/red_team.py --n 10000 --judged 1000 --synthesized 48` (about a minute per
+1,000 tasks on one core).
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--judged", type=int, default=1_000, help="tasks for the judged variant (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--synthesized", type=int, default=24, help="fake-teacher tasks for the synthesized "
+                        "variant (0: skip)")
     args = parser.parse_args()
     t0 = time.perf_counter()
     made = tasks(args.n, args.seed)
@@ -89,6 +95,54 @@ def main() -> None:
                   + "; ".join(f"{v.id}: {v.evidence}" for v in items))
     if args.judged:
         judged_run(made[: args.judged], args.seed)
+    if args.synthesized:
+        synthesized_run(args.synthesized, args.seed)
+
+
+def synthesized_run(n: int, seed: int) -> None:
+    """Red team on teacher-made tasks: LLM user, LLM mock tools and LLM judge, all from the fake server."""
+    import asyncio
+    import json
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path[:0] = [str(root / "tests"), str(root / "tests" / "synth_llm")]
+    import synth_fake_teacher as fake
+    from fakeserver import FakeOpenAIServer
+    from typer.testing import CliRunner
+
+    from synthagent.cli import app
+    from synthagent.rollout.policies import build_backends
+    from synthagent.reward.scorer import score_episode
+    from synthagent.sim.runtime import run_episode
+    from synthagent.spec.io import read_jsonl
+
+    tmp = Path(tempfile.mkdtemp(prefix="red-team-synth-"))
+    personas = [p for p in fake.synthetic_personas() if fake.fate(p) == "ok"][:n]
+    (tmp / "personas.jsonl").write_text("".join(json.dumps({"persona": p}) + "\n" for p in personas))
+    with FakeOpenAIServer(fake.responder) as server:
+        (tmp / "llm.yaml").write_text(fake.config_yaml(server.base_url, timeout_s=5.0))
+        made = CliRunner().invoke(app, ["synth", "llm", "--config", str(tmp / "llm.yaml"), "--personas",
+                                        str(tmp / "personas.jsonl"), "--n", str(n), "--out", str(tmp / "synth")])
+        assert made.exit_code == 0, made.output
+        synthesized = read_jsonl(tmp / "synth" / "tasks.jsonl", Task)
+        users, tools, judge = build_backends(synthesized, tmp / "llm.yaml", tmp / "mock-tools")
+
+        async def play(task: Task, name: str) -> float | None:
+            traj = await run_episode(task, reference_policy(name), users, tools, seed=derive_seed(seed, task.id))
+            await score_episode(task, traj, judge=judge)
+            return None if traj.result is None else traj.result.reward
+
+        print(f"\nsynthesized: {len(synthesized)} fake-teacher tasks, LLM user, tools and judge (fake server)")
+        print(f"{'policy':<14}{'mean reward':>12}{'share > 0':>11}{'unscored':>10}")
+        for name in REFERENCE_POLICIES:
+            rewards = [asyncio.run(play(task, name)) for task in synthesized]
+            scored = [r for r in rewards if r is not None]
+            mean = sum(scored) / len(scored) if scored else float("nan")
+            share = sum(r > 0 for r in scored) / len(scored) if scored else float("nan")
+            print(f"{name:<14}{mean:>12.4f}{share:>11.4f}{len(rewards) - len(scored):>10}")
 
 
 def judged_run(made: list[Task], seed: int) -> None:
