@@ -50,6 +50,8 @@ def synth_llm(
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (--backend ray; default: RAY_ADDRESS, "
                                                           "else a cluster on this machine, else a new local one)."),
     shards: Optional[int] = typer.Option(None, min=1, help="Ray shards (default: the cluster's CPU count)."),
+    ray_retries: int = typer.Option(3, min=0, help="Times Ray reruns a shard whose process or node died (it resumes "
+                                                   "from its state files) before the shard counts as lost."),
     quiet: bool = typer.Option(False, help="No progress bar and no summary table."),
     strict: bool = typer.Option(False, "--strict", help="A bad --personas line fails the command (default: skipped "
                                                         "and listed in OUT/personas.rejects.jsonl)."),
@@ -91,7 +93,7 @@ def synth_llm(
         try:
             if backend == "ray":
                 summary = run_ray(cfg, persona_list, out, options, address=ray_address, shards=shards,
-                                  on_progress=on_progress)
+                                  max_retries=ray_retries, on_progress=on_progress)
             elif workers > 1:
                 summary = run_processes(cfg, persona_list, out, options, workers=workers, on_progress=on_progress)
             else:
@@ -111,6 +113,8 @@ def synth_llm(
         why = {"budget": "the token budget is spent",
                "endpoint_errors": f"{summary['unit_errors']} task(s) failed on endpoint errors "
                                   f"(first: {summary['first_errors'][0]['error'] if summary['first_errors'] else '?'})",
+               "shard_lost": "a Ray shard was lost (its process or node died more often than --ray-retries)",
+               "worker_died": "a worker process died",
                }.get(summary["stopped"] or "", "the run stopped early")
         console.print(f"[yellow]incomplete[/]: {why}; {summary['units'] - summary['committed']} task(s) left. "
                       "Rerun the same command to resume.")
