@@ -16,10 +16,12 @@ cluster needs synthagent installed on each node.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +119,9 @@ class LocalRayCluster:
 
     def __init__(self, root: Path, *, cpus_per_node: int = 1, object_store_mb: int = 80) -> None:
         self.root = root
-        self.temp = root / "t"
+        # Ray's sockets live under its temporary folder and a Unix socket path may not exceed 107 bytes, so a
+        # short folder of its own rather than one under ``root`` (pytest's tmp_path is already long)
+        self.temp = Path(tempfile.mkdtemp(prefix="sa-ray-", dir="/tmp"))
         self.cpus = cpus_per_node
         self.object_store = object_store_mb * 1024**2
         self.port = free_port()
@@ -202,3 +206,4 @@ class LocalRayCluster:
                 time.sleep(0.1)
             node.process.wait(10)
         self.nodes.clear()
+        shutil.rmtree(self.temp, ignore_errors=True)

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,7 +33,10 @@ from synthagent.synth.llm.cli import register  # noqa: E402
 from synthagent.synth.llm.personas import make_units  # noqa: E402
 from synthagent.synth.llm.options import SynthOptions  # noqa: E402
 from synthagent.synth.llm.pipeline import run_pipeline  # noqa: E402
-from synthagent.synth.llm.ray_backend import run_ray  # noqa: E402
+from synthagent.synth.llm.ray_backend import read_attempts, run_ray  # noqa: E402
+
+
+from ray_node_loss import finished_units  # noqa: E402
 
 OPTIONS = SynthOptions(concurrency=8, max_turns=10)
 SLOW = SynthOptions(concurrency=2, max_turns=10)  # two units at a time per shard: a budget stop finds some done
@@ -123,3 +130,63 @@ def test_cli_backend_ray_with_explicit_shards(tmp_path: Path, local_ray: Any) ->
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["backend"] == {"name": "ray", "shards": 3} and summary["accepted"] == reference["accepted"]
     same_files(tmp_path / "out", tmp_path / "ref")
+
+
+def kill_shard_worker_midway(out: Path, shard: str, runner: threading.Thread, timeout_s: float = 120) -> int:
+    """SIGKILL the Ray worker process running ``shard`` once it has finished a unit but not all; returns
+    how many units it had finished. The pid is the one the shard's attempt recorded."""
+    shard_dir = out / "shards" / shard
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and runner.is_alive():
+        attempts = read_attempts(shard_dir)
+        if attempts:
+            finished = finished_units(shard_dir)
+            if 0 < finished < attempts[-1]["units"]:
+                os.kill(attempts[-1]["pid"], signal.SIGKILL)
+                return finished
+        time.sleep(0.02)
+    raise AssertionError(f"shard {shard} was never seen part-way through (run ended: {not runner.is_alive()})")
+
+
+def run_in_thread(*args: Any, **kwargs: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    result: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: result.update(run_ray(*args, **kwargs)), daemon=True)
+    runner.start()
+    return runner, result
+
+
+def test_a_killed_shard_process_is_rerun_or_reported_lost_and_resumed(tmp_path: Path, local_ray: Any) -> None:
+    """The CI-sized form of node loss (a 3-node cluster is in test_synth_ray_cluster.py, opt-in): the process
+    running a shard dies mid-shard. With retries Ray runs the shard again and the same run ends with the
+    reference files; without, the shard is reported lost (no crash, nothing committed twice) and a rerun of
+    the same command resumes to the reference files."""
+    personas = fake.persona_mix(12, duplicates=2)
+    with FakeOpenAIServer(fake.responder, latency_s=0.02, keep_requests=False) as server:
+        config = make_config(tmp_path, server)
+        reference = asyncio.run(run_pipeline(config, personas, tmp_path / "ref", SLOW))
+
+        retried = tmp_path / "retried"
+        runner, result = run_in_thread(config, personas, retried, SLOW, shards=2)
+        finished = kill_shard_worker_midway(retried, "1", runner)
+        runner.join(180)
+        assert result["complete"] and result["stopped"] is None, result
+        attempts = read_attempts(retried / "shards" / "1")
+        assert len(attempts) == 2 and attempts[0]["pid"] != attempts[1]["pid"], attempts
+        # the new attempt resumed: the units the dead one finished were not asked of the endpoint again (the
+        # dead attempt's own calls are not in the session figures, so a full redo would equal the reference)
+        assert finished >= 1 and result["session"]["endpoint_calls"] < reference["session"]["endpoint_calls"]
+        same_files(retried, tmp_path / "ref")
+
+        lost = tmp_path / "lost"
+        runner, result = run_in_thread(config, personas, lost, SLOW, shards=2, max_retries=0)
+        kill_shard_worker_midway(lost, "1", runner)
+        runner.join(180)
+        assert not result["complete"] and result["stopped"] == "shard_lost", result
+        assert "shard 1 lost after 1 attempt(s)" in result["first_errors"][0]["error"]
+        partial = ids(lost)
+        assert len(partial) == len(set(partial)) == result["committed"] < len(personas)
+
+        resumed = run_ray(config, personas, lost, SLOW, shards=2, max_retries=0)
+        assert not server.errors, server.errors[:3]
+    assert resumed["complete"] and resumed["stopped"] is None, resumed
+    same_files(lost, tmp_path / "ref")
