@@ -209,8 +209,22 @@ def test_cli_as_mounted_by_the_lead(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert result.exit_code == 2 and "pip install" in result.output
 
 
+class _Ref:
+    """A finished task's result; hashable by identity, as Ray's ObjectRefs are hashable."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 class _FakeRay(types.ModuleType):
     """Just enough of Ray's API to run the sharding and merge logic in-process."""
+
+    class exceptions:  # noqa: N801 - the module attribute Ray has
+        class RayError(Exception):
+            pass
+
+        class RayTaskError(RayError):
+            pass
 
     def __init__(self) -> None:
         super().__init__("ray")
@@ -230,9 +244,12 @@ class _FakeRay(types.ModuleType):
         outer = self
 
         class Remote:
+            def options(self, **_: Any) -> "Remote":
+                return self
+
             def remote(self, *args: Any) -> Any:
                 outer.calls.append(len(args[1]))
-                return fn(*args)
+                return _Ref(fn(*args))
 
         return Remote()
 
@@ -240,7 +257,7 @@ class _FakeRay(types.ModuleType):
         return refs[:num_returns], refs[num_returns:]
 
     def get(self, ref: Any) -> Any:
-        return ref
+        return ref.value
 
 
 def test_ray_shards_and_local_workers_give_the_files_of_one_process(tmp_path: Path,

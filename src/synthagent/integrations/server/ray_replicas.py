@@ -14,6 +14,7 @@ replica shares the mock tools' mapping M.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,14 +53,26 @@ class Replicas:
     ray: Any
     actors: list[Any]
 
-    def urls(self, timeout_s: float = 60.0) -> list[str]:
-        """The URLs of the replicas that answer (a restarted one has a new URL; a lost one is left out)."""
+    def urls(self, timeout_s: float = 120.0) -> list[str]:
+        """The URLs of the replicas that answer (a restarted one has a new URL; a lost one is left out).
+
+        A replica whose node has just died is "unavailable" until Ray notices the death (its health checks
+        take tens of seconds) and restarts it elsewhere, so it is asked again until ``timeout_s``; one that is
+        dead for good (its restarts used up) is left out at once."""
+        exceptions = self.ray.exceptions
+        deadline = time.monotonic() + timeout_s
         found = []
         for actor in self.actors:
-            try:
-                found.append(self.ray.get(actor.url.remote(), timeout=timeout_s))
-            except self.ray.exceptions.RayError:
-                continue
+            while True:
+                try:
+                    found.append(self.ray.get(actor.url.remote(), timeout=max(1.0, deadline - time.monotonic())))
+                except exceptions.ActorUnavailableError:
+                    if time.monotonic() < deadline:
+                        time.sleep(0.5)
+                        continue
+                except exceptions.RayError:
+                    pass
+                break
         return found
 
     def pick(self, task_id: str, seed: int, urls: list[str]) -> str:
