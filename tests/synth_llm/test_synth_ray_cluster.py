@@ -5,7 +5,7 @@ its ``tasks.jsonl`` and ``rejected.jsonl`` are byte-identical to an uninterrupte
 The second test runs three environment-server replicas (Ray actors) on the same kind of cluster and
 kills the node of one mid-episode.
 
-Why opt-in (``SYNTHAGENT_RAY_CLUSTER=1``): three nodes hold about 1.5 GB of memory and take 60-90 s of a
+Why opt-in (``SYNTHAGENT_RAY_CLUSTER=1``): three nodes hold about 1.5 GB and the two tests take about 2 minutes of a
 2-core CI machine, most of it Ray starting and stopping. The CI-sized form of the same recovery (a killed
 shard process, rerun or reported lost and resumed) runs by default in ``test_synth_ray.py``. The same
 scenario prints figures from ``bench/ray_node_loss.py``.
@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
 if os.environ.get("SYNTHAGENT_RAY_CLUSTER") != "1":
-    pytest.skip("the 3-node Ray cluster test is opt-in: set SYNTHAGENT_RAY_CLUSTER=1 (about 1.5 GB, 60-90 s)",
+    pytest.skip("the 3-node Ray cluster test is opt-in: set SYNTHAGENT_RAY_CLUSTER=1 (1.5 GB, about 2 min)",
                 allow_module_level=True)
 
 from ray_node_loss import node_loss_scenario  # noqa: E402
