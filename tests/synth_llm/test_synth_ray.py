@@ -92,7 +92,7 @@ def test_real_ray_gives_the_asyncio_result_and_resumes_after_a_budget_stop(tmp_p
         assert stopped["committed"] < len(personas), stopped
         # some units finished before the stop; whether unit 0 is among them (so that any is committed yet)
         # depends on which units the budget caught in flight, so the check is on the shards' state files
-        assert sum(finished_units(out / "shards" / s) for s in ("0", "1")) > stopped["committed"], stopped
+        assert sum(finished_units(out / "shards" / s) for s in ("0", "1")) >= max(1, stopped["committed"]), stopped
         partial = ids(out)
         assert len(partial) == len(set(partial)) == stopped["committed"]
 
