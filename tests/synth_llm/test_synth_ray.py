@@ -95,7 +95,11 @@ def test_real_ray_gives_the_asyncio_result_and_resumes_after_a_budget_stop(tmp_p
         assert sum(finished_units(out / "shards" / s) for s in ("0", "1")) >= max(1, stopped["committed"]), stopped
         partial = ids(out)
         assert len(partial) == len(set(partial)) == stopped["committed"]
-
+    # the resumed run gets a fresh server, as the reference did: the fake draws a transient fault from how often
+    # it has seen a request, so a request first sent before the stop would otherwise skip the fault (and the
+    # repair it causes) that the reference run went through, and record different usage
+    with FakeOpenAIServer(fake.responder, fault_rate=0.2, faults=FAULTS, seed=7, keep_requests=False) as server:
+        config = make_config(tmp_path, server)
         resumed = run_ray(config, personas, out, SLOW)
         assert not server.errors, server.errors[:3]
     assert resumed["complete"] and resumed["stopped"] is None and resumed["unit_errors"] == 0, resumed
