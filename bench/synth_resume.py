@@ -2,7 +2,7 @@
 
 200 personas, 20% of model calls faulted (429, 500, timeouts, broken JSON bodies, truncated replies,
 missing tags), against the local fake server playing teacher, user simulator and tool simulator
-(``tests/synth_llm/synth_fake_teacher.py``). Three runs of ``python -m synthagent.synth.llm llm``:
+(``tests/synth_llm/synth_fake_teacher.py``). Three runs of ``python -m synthagent.commands.synth_llm llm``:
 
 1. uninterrupted, into ``ref/``;
 2. SIGKILLed at a random moment five times, then resumed to the end, into ``killed/`` (own server, own
@@ -37,7 +37,7 @@ from test_synth_resume import state_files as state_count  # noqa: E402
 
 
 def command(config: Path, personas: Path, out: Path, args: argparse.Namespace) -> list[str]:
-    return [sys.executable, "-m", "synthagent.synth.llm", "llm", "--config", str(config), "--personas",
+    return [sys.executable, "-m", "synthagent.commands.synth_llm", "llm", "--config", str(config), "--personas",
             str(personas), "--out", str(out), "--concurrency", str(args.concurrency), "--max-turns", "10", "--quiet"]
 
 

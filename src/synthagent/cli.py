@@ -508,7 +508,7 @@ def _mount_optional_commands() -> None:
     from synthagent.report.cli import register as register_report
     from synthagent.reward.cli import register as register_reward
 
-    from synthagent.synth.llm.cli import register as register_synth_llm
+    from synthagent.commands.synth_llm import register as register_synth_llm
     from synthagent.train.cli import register as register_train
 
     register_report(app)

@@ -1,6 +1,6 @@
 """How every command reports bad input: one red ``error:`` line on stderr and exit code 2, never a traceback.
 
-Each package's command module (``reward/cli.py``, ``synth/llm/cli.py``, ``train/cli.py`` …) calls
+Each package's command module (``reward/cli.py``, ``commands/synth_llm.py``, ``train/cli.py`` …) calls
 :func:`fail`, so every command says errors the same way and exits with the same code. Messages carry user
 text (paths, options, ids), so they are escaped: ``[/]`` in a file name prints as itself, never as markup.
 """

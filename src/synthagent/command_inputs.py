@@ -7,7 +7,7 @@ from pathlib import Path
 
 from synthagent.command_errors import fail, note
 from synthagent.spec.io import FormatError, read_jsonl
-from synthagent.spec.models import Task, Trajectory
+from synthagent.spec.models import Task, Trajectory, unique_runs
 
 
 def undecodable(path: Path, err: UnicodeDecodeError) -> str:
@@ -50,7 +50,6 @@ def load_tasks(path: Path) -> list[Task]:
 
 def load_runs(paths: list[Path]) -> list[Trajectory]:
     """Runs of the files, one per (task, policy, sample): a key read twice counts once (the later record)."""
-    from synthagent.rollout.metrics import unique_runs
 
     runs: list[Trajectory] = []
     for path in paths:

@@ -2,7 +2,7 @@
 
 On a real cluster of separate Ray nodes on this machine (``tests/ray_cluster.py``), against the local fake
 teacher (``synth_fake_teacher.py`` behind ``fakeserver.py``), both runs through the real command
-(``python -m synthagent.synth.llm llm --backend ray``) as a separate driver process:
+(``python -m synthagent.commands.synth_llm llm --backend ray``) as a separate driver process:
 
 1. the reference: the head node alone, one shard, uninterrupted, into ``ref/``;
 2. two more nodes join; the same command with ``--shards 3`` into ``run/``; as soon as a shard running on a
@@ -40,7 +40,7 @@ def finished_units(shard_dir: Path) -> int:
 
 
 def synth_command(config: Path, personas: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "synthagent.synth.llm", "llm", "--config", str(config), "--personas", str(personas),
+    return [sys.executable, "-m", "synthagent.commands.synth_llm", "llm", "--config", str(config), "--personas", str(personas),
             "--out", str(out), "--concurrency", "2", "--max-turns", "10", "--backend", "ray", "--quiet", *extra]
 
 

@@ -23,7 +23,7 @@ from fakeserver import FakeOpenAIServer, Fault  # noqa: E402
 from synthagent.llm import LLMConfig, load_config  # noqa: E402
 from synthagent.spec.io import read_jsonl  # noqa: E402
 from synthagent.spec.models import Task  # noqa: E402
-from synthagent.synth.llm.cli import register  # noqa: E402
+from synthagent.commands.synth_llm import register  # noqa: E402
 from synthagent.synth.llm.models import SynthRejection  # noqa: E402
 from synthagent.synth.llm.personas import make_units  # noqa: E402
 from synthagent.synth.llm.options import SynthOptions  # noqa: E402

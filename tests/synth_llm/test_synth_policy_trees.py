@@ -138,7 +138,7 @@ def test_cli_flag_runs_stage_p_and_a_resume_with_another_setting_is_refused(tmp_
     import typer
     from typer.testing import CliRunner
 
-    from synthagent.synth.llm.cli import register
+    from synthagent.commands.synth_llm import register
 
     app, synth_app = typer.Typer(), typer.Typer()
     app.add_typer(synth_app, name="synth")

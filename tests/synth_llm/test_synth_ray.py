@@ -29,7 +29,7 @@ import synth_fake_teacher as fake  # noqa: E402
 from fakeserver import DEFAULT_FAULTS, FakeOpenAIServer, Fault  # noqa: E402
 
 from synthagent.llm import LLMConfig, load_config  # noqa: E402
-from synthagent.synth.llm.cli import register  # noqa: E402
+from synthagent.commands.synth_llm import register  # noqa: E402
 from synthagent.synth.llm.personas import make_units  # noqa: E402
 from synthagent.synth.llm.options import SynthOptions  # noqa: E402
 from synthagent.synth.llm.pipeline import run_pipeline  # noqa: E402

@@ -67,7 +67,7 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_p
     kills: list[tuple[float, int]] = []
     with FakeOpenAIServer(fake.responder, fault_rate=0.2, seed=11, latency_s=0.005, keep_requests=False) as server:
         (tmp_path / "llm.yaml").write_text(fake.config_yaml(server.base_url, timeout_s=0.5))
-        command = [sys.executable, "-m", "synthagent.synth.llm", "llm", "--config", str(tmp_path / "llm.yaml"),
+        command = [sys.executable, "-m", "synthagent.commands.synth_llm", "llm", "--config", str(tmp_path / "llm.yaml"),
                    "--personas", str(persona_file), "--out", str(out), "--concurrency", str(CONCURRENCY),
                    "--max-turns", str(MAX_TURNS), "--workers", str(workers), "--quiet"]
         for _ in range(kill_count):

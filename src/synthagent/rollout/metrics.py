@@ -57,21 +57,6 @@ def attribute(t: Trajectory) -> str:
     return "agent"
 
 
-def unique_runs(runs: Iterable[Trajectory]) -> tuple[list[Trajectory], int]:
-    """One run per (task, policy, sample), the last one read winning; and how many duplicates were dropped.
-
-    The same file passed twice, or two files that overlap, must not count an episode twice (pass^4 from
-    k=2); a later record of a key is a rerun of it, so it replaces the earlier one.
-    """
-    by_key: dict[tuple[str, str, int], Trajectory] = {}
-    total = 0
-    for t in runs:
-        total += 1
-        by_key.pop(t.key, None)  # re-insert: the survivor keeps the position of its last occurrence
-        by_key[t.key] = t
-    return list(by_key.values()), total - len(by_key)
-
-
 def _faults(runs: list[Trajectory]) -> dict[str, Any]:
     """Unscored episodes: how many, by failing role, and the first error message (what a user must fix)."""
     faulted = [t for t in runs if t.unscored]

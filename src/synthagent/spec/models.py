@@ -7,6 +7,7 @@ field names are a public contract: other tools (trainer adapters, the report, co
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_serializer, model_validator
@@ -343,3 +344,18 @@ class Rejection(_Model):
     stage: str
     reason: str
     seed: int | None = None
+
+
+def unique_runs(runs: Iterable[Trajectory]) -> tuple[list[Trajectory], int]:
+    """One run per (task, policy, sample), the last one read winning; and how many duplicates were dropped.
+
+    The same file passed twice, or two files that overlap, must not count an episode twice (pass^4 from
+    k=2); a later record of a key is a rerun of it, so it replaces the earlier one.
+    """
+    by_key: dict[tuple[str, str, int], Trajectory] = {}
+    total = 0
+    for t in runs:
+        total += 1
+        by_key.pop(t.key, None)  # re-insert: the survivor keeps the position of its last occurrence
+        by_key[t.key] = t
+    return list(by_key.values()), total - len(by_key)

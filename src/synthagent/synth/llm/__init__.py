@@ -4,7 +4,7 @@ instruction, hidden background and ledger (B) → tool check (C) → teacher run
 
 Entry points: :func:`run_pipeline` / :func:`synthesize` (asyncio), :func:`run_processes` (several local
 processes), :func:`run_ray` (sharded over Ray), all three run by the one driver (``driver.py``),
-``synthagent synth llm`` (see :mod:`synthagent.synth.llm.cli`), and the stage functions themselves.
+``synthagent synth llm`` (see :mod:`synthagent.commands.synth_llm`), and the stage functions themselves.
 
 Modules, by job: one per stage (``design``, ``underspecification``, ``toolcheck``, ``teacher_runs``,
 ``rubric``, ``quality_gate``) with what they share (``stage_prompts``, ``teacher_ask``, ``unit_meter``,
@@ -12,7 +12,7 @@ Modules, by job: one per stage (``design``, ``underspecification``, ``toolcheck`
 (``unit_runner``); a run (``options``, ``personas``, ``committer``, ``dedup``, ``summary``, ``driver``); the
 back ends (``pipeline``, ``processes``, ``ray_backend``) and the command (``cli``).
 
-Names are imported lazily, so ``synthagent.synth.llm.cli`` can be mounted in the main command without
+Names are imported lazily, so ``synthagent.commands.synth_llm`` can be mounted in the main command without
 importing the ``openai`` SDK (an optional extra) until the command runs.
 """
 

@@ -1,7 +1,7 @@
 """``synthagent synth llm``: the SynthAgent pipeline against any OpenAI-compatible endpoint.
 
 Mounted by the main command with ``register(synth_app)``; also runnable on its own as
-``python -m synthagent.synth.llm llm ...``. Importing this module is cheap: the pipeline (and the
+``python -m synthagent.commands.synth_llm llm ...``. Importing this module is cheap: the pipeline (and the
 ``openai`` SDK under it) is imported only when the command runs.
 """
 
@@ -200,4 +200,8 @@ def main() -> None:  # pragma: no cover - console entry
 
 
 if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+if __name__ == "__main__":  # guarded: --workers starts processes that re-import the main module
     main()
