@@ -11,6 +11,8 @@ Two reward formulas, chosen by name (`reward_config(name)`, `--reward-preset`, `
   0.5 or the sub-goal section under 0.3, else 0.7 · S + 0.3 · I (the policy score is a gate only). A
   judge exception gave reward 0.0 in their trainer; here it makes the episode unscored (`Trajectory.fault`)
   and `training_reward` hands a trainer the preset's 0.0, so reports never count it as an agent's 0.
+- `outcome`: 1 if every sub-goal is met, else 0, with no forbidden gate and no interaction term: the
+  outcome-only reward of `synthagent train ablation` (a trainer's reward, not a success measure).
 
 Both are `RewardConfig` values; any field may be overridden (`dataclasses.replace`).
 """
@@ -65,7 +67,10 @@ class RewardConfig:
 PAPER = RewardConfig()
 AUTHORS = RewardConfig(subgoal_weight=0.7, interaction_weight=0.3, forbidden_threshold=0.5, subgoal_threshold=0.3,
                        missing_section=0.3, judge_failure_reward=0.0)
-REWARD_PRESETS: dict[str, RewardConfig] = {"paper": PAPER, "authors": AUTHORS}
+# outcome-only (the ablation's baseline against rubric rewards): 1 if every sub-goal is met (the final state is
+# right and the asked values were told), else 0; forbidden behaviours and interactions do not count
+OUTCOME = RewardConfig(subgoal_weight=1.0, interaction_weight=0.0, forbidden_threshold=0.0, subgoal_threshold=1.0)
+REWARD_PRESETS: dict[str, RewardConfig] = {"paper": PAPER, "authors": AUTHORS, "outcome": OUTCOME}
 DEFAULT_PRESET = "paper"
 
 

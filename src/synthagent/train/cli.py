@@ -94,8 +94,15 @@ def _export_sft(task_list: list, tasks: Path, out: Path, runs: Optional[Path], p
 
 @train_app.command("tiny")
 def train_tiny(
-    out: Path = typer.Option(Path("tiny-out"), help="Folder for the model, tokenizer and report.json."),
-    domains: str = typer.Option("retail", help="Comma-separated procedural domains."),
+    out: Path = typer.Option(Path("tiny-out"), help="Folder for the model, tokenizer, report.json and report.html."),
+    recipe: str = typer.Option("retail", help="retail (one domain, difficulty 1) | transfer (ten domains at "
+                               "difficulties 1-2, two held out, noisy demonstrations, GRPO rounds; docs/training.md)."),
+    domains: Optional[str] = typer.Option(None, help="Comma-separated training domains (recipe's if unset)."),
+    heldout_domains: Optional[str] = typer.Option(None, help="Comma-separated domains never seen in training."),
+    difficulties: Optional[str] = typer.Option(None, help="Comma-separated difficulty levels, e.g. 1,2."),
+    sft_unconfirmed: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a gold change "
+                                                 "skips the user's confirmation (noisy demonstrations)."),
+    grpo_rounds: int | None = typer.Option(None, min=1, help="GRPO rounds; after each, zero-spread tasks leave."),
     train_tasks: int | None = typer.Option(None, min=1, help="Training tasks (difficulty 1) (recipe: 16,000)."),
     eval_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks (recipe: 300)."),
     grpo_steps: int | None = typer.Option(None, min=0, help="GRPO steps, 0: SFT only (recipe: 80)."),
@@ -120,29 +127,88 @@ def train_tiny(
         raise
     from dataclasses import replace
 
-    base = TinyConfig.quick() if quick else TinyConfig()
+    if recipe not in ("retail", "transfer"):
+        fail(f"--recipe: expected retail or transfer, got {recipe!r}")
+    if recipe == "transfer":
+        base = TinyConfig.quick_transfer() if quick else TinyConfig.transfer()
+    else:
+        base = TinyConfig.quick() if quick else TinyConfig()
     from synthagent.reward.scorer import reward_config
 
     try:
         reward_config(reward_preset)
     except ValueError as err:
         fail(str(err))
-    overrides = {"domains": tuple(d.strip() for d in domains.split(",") if d.strip()), "seed": seed,
-                 "threads": threads, "reward": reward_preset}
+    def names(text: str) -> tuple[str, ...]:
+        return tuple(d.strip() for d in text.split(",") if d.strip())
+
+    overrides: dict = {"seed": seed, "threads": threads, "reward": reward_preset}
+    if domains is not None:
+        overrides["domains"] = names(domains)
+    if heldout_domains is not None:
+        overrides["heldout_domains"] = names(heldout_domains)
+    if difficulties is not None:
+        try:
+            overrides["difficulties"] = tuple(int(d) for d in names(difficulties))
+        except ValueError:
+            fail(f"--difficulties: expected comma-separated integers 1..5, got {difficulties!r}")
+    from synthagent.worlds import domain_names
     # unset options keep the recipe's values (TinyConfig), the ones docs/training.md measured
     given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
-             "sft_recovery": sft_recovery}
+             "sft_recovery": sft_recovery, "sft_unconfirmed": sft_unconfirmed, "grpo_rounds": grpo_rounds}
     overrides |= {key: value for key, value in given.items() if value is not None}
     cfg = replace(base, **overrides)
-    report = run_tiny(cfg, out, log=lambda line: console.print(line))
+    known = set(domain_names())
+    for label, listed in (("--domains", cfg.domains), ("--heldout-domains", cfg.heldout_domains)):
+        unknown = sorted(set(listed) - known)
+        if unknown:
+            fail(f"{label}: unknown domain(s) {unknown}; known: {', '.join(sorted(known))}")
+    try:
+        report = run_tiny(cfg, out, log=lambda line: console.print(line))
+    except ValueError as err:  # a held-out domain that is also trained, a bad level, …
+        fail(str(err))
+        raise
     summary = {"held_out_success": {"before_sft": report.before_sft.get("success_rate"),
                                     "after_sft": report.after_sft.get("success_rate"),
                                     "after_grpo": report.after_grpo.get("success_rate")},
                "held_out_reward": {"before_sft": report.before_sft.get("mean_reward"),
                                    "after_sft": report.after_sft.get("mean_reward"),
                                    "after_grpo": report.after_grpo.get("mean_reward")},
-               "seconds": report.seconds, "report": str(out / "report.json")}
+               "unseen_domain_success": {"after_sft": report.unseen_after_sft.get("success_rate"),
+                                         "after_grpo": report.unseen_after_grpo.get("success_rate")},
+               "seconds": report.seconds, "report": str(out / "report.json"), "page": str(out / "report.html")}
     out_console.print_json(json.dumps(summary))
+
+@train_app.command("ablation")
+def train_ablation(
+    run: Path = typer.Option(..., help="A `train tiny` output folder (its report.json and model-sft/)."),
+    out: Path = typer.Option(Path("ablation-out"), help="Folder for ablation.json, ablation.html and each arm's JSON."),
+    arms: str = typer.Option("under-rubric,full-rubric,under-outcome", help="Comma-separated arms: "
+                             "under-rubric | full-rubric | under-outcome | full-outcome. Without under-rubric, the "
+                             "run's own GRPO phase stands in for it."),
+    grpo_steps: int | None = typer.Option(None, min=1, help="GRPO steps per arm (the run's if unset)."),
+    eval_unseen: bool = typer.Option(False, help="Also evaluate each arm on the unseen domains' held-out tasks."),
+    threads: int = typer.Option(1, min=1, help="torch threads."),
+) -> None:
+    """GRPO from the same SFT checkpoint, underspecified vs fully specified tasks and rubric vs outcome-only
+    reward; held-out success of each arm against the checkpoint, task by task (docs/training.md)."""
+    try:
+        from synthagent.train.ablation import AblationRun, run_ablation
+        import datasets
+
+        datasets.disable_progress_bars()
+    except ImportError as err:
+        fail(f"{err}; install the train extra: pip install torch==2.13.0 && pip install 'synthagent[train]'")
+        raise
+    plan = AblationRun(run=run, out=out, arms=tuple(a.strip() for a in arms.split(",") if a.strip()),
+                       grpo_steps=grpo_steps, threads=threads, eval_unseen=eval_unseen)
+    try:
+        summary = run_ablation(plan, log=lambda line: console.print(line))
+    except ValueError as err:
+        fail(str(err))
+        raise
+    out_console.print_json(json.dumps(summary))
+
 
 @train_app.command("grpo")
 def train_grpo(

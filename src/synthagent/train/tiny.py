@@ -41,9 +41,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthagent.reward.grounding import answer_guard
 from synthagent.spec.models import Task
+from synthagent.train.evaluation import evaluate
+from synthagent.train.grpo_phase import run_grpo
 from synthagent.train.slips import SLIP_KEY
+from synthagent.train.splits import Splits, fully_specified
+
+__all__ = ["TinyConfig", "TinyReport", "evaluate", "run_grpo", "run_tiny"]
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 DIGIT_CHUNKS = [f"{i:0{w}d}" for w in (3, 2, 1) for i in range(10**w)]
@@ -55,10 +59,17 @@ MARKUP_TOKENS = ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_respo
 class TinyConfig:
     domains: tuple[str, ...] = ("retail",)
     difficulty: int = 1
+    # several levels (1..5) rotate through the tasks; empty: `difficulty` alone
+    difficulties: tuple[int, ...] = ()
+    # domains never seen in training, the tokenizer included: their held-out tasks measure transfer (splits.py)
+    heldout_domains: tuple[str, ...] = ()
     train_tasks: int = 16000
     eval_tasks: int = 300  # 100 made one task a step of 0.01, the size of every GRPO effect we measured
+    eval_unseen_tasks: int = 300
+    eval_before_sft: bool = True  # a random model scores 0: skipping it saves minutes of a long run
     seed: int = 0
-    reward: str = "paper"  # reward preset for GRPO and held-out scoring (reward.scorer.REWARD_PRESETS)
+    reward: str = "paper"  # reward preset for held-out scoring, and for GRPO unless grpo_reward names another
+    grpo_reward: str | None = None  # e.g. "outcome": 1 if every sub-goal is met, else 0 (the ablation)
     # tokenizer and model
     vocab_size: int = 2048
     hidden_size: int = 128
@@ -87,6 +98,9 @@ class TinyConfig:
     # of them demonstrations); the slipped turn is left out of the loss. With 0.2, held-out success after SFT
     # was 0.89-0.99 on four seeds that reached 0.69-0.87 without on the same tasks (docs/training.md)
     sft_recovery: float = 0.2
+    # probability that a gold episode with a change skips the user's confirmation (a noisy demonstration: the
+    # rubric's forbidden item fails it); leaves imitation a behaviour gap that a rubric reward can close
+    sft_unconfirmed: float = 0.0
     # GRPO
     grpo_steps: int = 80
     grpo_generations: int = 8
@@ -101,6 +115,11 @@ class TinyConfig:
     grpo_scale_rewards: str = "group"  # TRL's advantage scaling: "group" (GRPO), "batch" or "none" (Dr. GRPO)
     grpo_iterations: int = 1  # optimizer steps per batch of rollouts (TRL's num_iterations; >1 makes the clip bite)
     grpo_top_entropy_quantile: float = 1.0  # train only on this fraction of tokens, the highest-entropy ones
+    # >1: split the steps into rounds; after each, tasks whose group had no reward spread leave the pool and the
+    # rest go in order of pass rate nearest ½ (grpo_phase.next_pool)
+    grpo_rounds: int = 1
+    # the GRPO tasks' form: "under" (the instruction with its gap, the user holds the details) or "full"
+    grpo_spec: str = "under"
     # evaluation
     eval_max_new_tokens: int = 64
     eval_max_turns: int = 10
@@ -117,42 +136,68 @@ class TinyConfig:
                    grpo_max_completion_length=256, grpo_max_tool_calls=6, grpo_tasks=8, eval_max_new_tokens=64,
                    eval_max_turns=8)
 
+    @classmethod
+    def transfer(cls) -> TinyConfig:
+        """The claims recipe (issue 20, docs/training.md "Three claims in miniature"): ten training domains at
+        difficulties 1 and 2, two domains held out entirely, half the gold changes demonstrated without the
+        user's confirmation (a behaviour gap SFT leaves and the rubric reward can close), GRPO in rounds that
+        drop zero-spread tasks."""
+        return cls(domains=TRANSFER_TRAIN_DOMAINS, heldout_domains=TRANSFER_HELDOUT_DOMAINS, difficulties=(1, 2),
+                   train_tasks=10000, eval_tasks=300, eval_unseen_tasks=300, eval_before_sft=False,
+                   sft_unconfirmed=0.5, grpo_steps=60, grpo_rounds=3, grpo_tasks=120)
+
+    @classmethod
+    def quick_transfer(cls) -> TinyConfig:
+        """`quick()` with the transfer recipe's shape (two domains, one held out, rounds, noisy demos)."""
+        from dataclasses import replace
+
+        return replace(cls.quick(), domains=("retail", "bank"), heldout_domains=("hotel",), difficulties=(1, 2),
+                       eval_tasks=2, eval_unseen_tasks=2, sft_unconfirmed=0.5, grpo_steps=2, grpo_rounds=2,
+                       grpo_tasks=4)
+
+    def levels(self) -> tuple[int, ...]:
+        return tuple(self.difficulties) or (self.difficulty,)
+
+
+TRANSFER_TRAIN_DOMAINS = ("retail", "airline", "bank", "car_rental", "clinic", "food_delivery", "hr_leave",
+                          "insurance", "it_helpdesk", "telecom")
+TRANSFER_HELDOUT_DOMAINS = ("hotel", "library")
+
 
 # ------------------------------------------------------------------------------------------------ tasks
 
 
 def make_tasks(cfg: TinyConfig) -> tuple[list[Task], list[Task]]:
-    """(train, held-out): self-tested procedural tasks from disjoint generator seeds."""
-    from synthagent.synth.procedural import ProceduralPlan, make_task
-
-    def build(n: int, seed: int) -> list[Task]:
-        plan = ProceduralPlan(domains=tuple(cfg.domains), n=n * 2, seed=seed, difficulties=(cfg.difficulty,))
-        out: list[Task] = []
-        for index in range(plan.n):
-            item = make_task(plan, index)
-            if isinstance(item, Task):
-                out.append(item)
-            if len(out) == n:
-                break
-        return out
-
-    train = build(cfg.train_tasks, cfg.seed * 2 + 1)
-    train_ids = {t.id for t in train}
-    held = [t for t in build(cfg.eval_tasks + 8, cfg.seed * 2 + 2) if t.id not in train_ids][: cfg.eval_tasks]
-    return train, held
+    """(train, held-out of the training domains): self-tested procedural tasks from disjoint generator seeds."""
+    splits = make_splits(cfg)
+    return splits.train, splits.held_seen
 
 
-def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0) -> list[dict[str, Any]]:
+def make_splits(cfg: TinyConfig) -> Splits:
+    """Train, held-out seen-domain and held-out unseen-domain tasks (`splits.make_splits`)."""
+    from synthagent.train.splits import make_splits as split
+
+    return split(tuple(cfg.domains), tuple(cfg.heldout_domains), cfg.levels(), cfg.train_tasks, cfg.eval_tasks,
+                 cfg.eval_unseen_tasks if cfg.heldout_domains else 0, cfg.seed)
+
+
+def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, unconfirmed: float = 0.0
+                  ) -> list[dict[str, Any]]:
     """Gold trajectories in the tool-only protocol, arguments as objects (the template `tojson`s them); each
     episode has its own user seed, so every way the scripted user words a reveal is in the data. With
     probability `recovery` an episode first proposes its change with one slipped detail that the user
     corrects, if it has such a change (`train/slips.py`); the slipped turn is listed under SLIP_KEY and left
-    out of the loss."""
+    out of the loss. With probability `unconfirmed` an episode whose plan confirms a change skips the
+    confirmation (`splits.unconfirmed`): a noisy demonstration, kept in the loss."""
     from synthagent.exports.sft import gold_trajectories
+    from synthagent.train.splits import has_confirmation, unconfirmed as skip_confirmation
     from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
     from synthagent.train.slips import recovery_examples
     from synthagent.worlds import derive_seed
 
+    if unconfirmed > 0:
+        tasks = [skip_confirmation(t) if has_confirmation(t)
+                 and random.Random(derive_seed(seed, "unconfirmed", t.id)).random() < unconfirmed else t for t in tasks]
     by_id = {t.id: t for t in tasks}
     rows = []
     for traj in gold_trajectories(tasks, seed=seed):
@@ -244,6 +289,21 @@ def tiny_qwen3(tokenizer: Any, cfg: TinyConfig) -> Any:
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model
+
+
+def load_checkpoint(path: Path) -> tuple[Any, Any]:
+    """(model, tokenizer) saved by `run_tiny` (model-sft, model), with the response template the tokenizer file
+    does not keep."""
+    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+
+    if not (path / "config.json").exists():
+        raise ValueError(f"{path}: no saved model (config.json missing)")
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(path)
+    tokenizer.response_template = chat_templates()[1]
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(path)
+    model.config._attn_implementation = "sdpa"
+    return model, tokenizer
 
 
 def parameter_count(model: Any) -> int:
@@ -437,81 +497,6 @@ def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyCo
             "train_loss": result.training_loss}
 
 
-def run_grpo(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig, out: Path) -> dict[str, Any]:
-    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    from trl import GRPOConfig, GRPOTrainer
-
-    from synthagent.integrations.trl.environment import EnvironmentSuite
-
-    from synthagent.reward.scorer import reward_config
-
-    suite = EnvironmentSuite(tasks, seed=cfg.seed, max_turns=cfg.grpo_max_tool_calls + 1,
-                             reward_config=reward_config(cfg.reward))
-    batch = cfg.grpo_generations * cfg.grpo_prompts_per_step
-    args = GRPOConfig(**_common_args(GRPOConfig, out / "grpo", cfg.seed), max_steps=cfg.grpo_steps, learning_rate=cfg.grpo_lr,
-                      lr_scheduler_type="constant", per_device_train_batch_size=batch,
-                      num_generations=cfg.grpo_generations, max_completion_length=cfg.grpo_max_completion_length,
-                      max_tool_calling_iterations=cfg.grpo_max_tool_calls, temperature=cfg.grpo_temperature,
-                      beta=0.0, epsilon=0.2, epsilon_high=0.28, loss_type="dapo", logging_steps=1,
-                      scale_rewards=cfg.grpo_scale_rewards, num_iterations=cfg.grpo_iterations,
-                      top_entropy_quantile=cfg.grpo_top_entropy_quantile,
-                      shuffle_dataset=True)
-    kwargs = suite.trainer_kwargs()
-    envs_seen: list[Any] = []
-    trainer = GRPOTrainer(model=model, args=args, processing_class=tokenizer, **kwargs)
-    start = time.perf_counter()
-    with torch_threads(cfg.generation_threads):  # GRPO time is mostly generation
-        trainer.train()
-    rewards = [h.get("reward") for h in trainer.state.log_history if "reward" in h]
-    calls = [h.get("tools/call_frequency") for h in trainer.state.log_history if "tools/call_frequency" in h]
-    # TRL's share of groups whose rewards are all equal: such a group has zero advantage and teaches nothing
-    zero_spread = [h["frac_reward_zero_std"] for h in trainer.state.log_history if "frac_reward_zero_std" in h]
-    for pool in getattr(trainer, "_environment_pool", {}).values():
-        envs_seen.extend(pool)
-    scored = [env for env in envs_seen if env.result is not None]
-    return {"steps": trainer.state.global_step, "seconds": round(time.perf_counter() - start, 1),
-            "reward_per_step": [round(r, 4) for r in rewards if r is not None],
-            "tool_calls_per_rollout": [round(c, 3) for c in calls if c is not None],
-            "zero_spread_share_per_step": [round(z, 4) for z in zero_spread],
-            "steps_with_spread": sum(z < 1.0 for z in zero_spread),
-            "environments": len(envs_seen),
-            "last_episodes": {"scored": len(scored),
-                              "tool_calls": sum(env.trajectory.counters.tool_calls for env in scored),
-                              "rewards": [env.result.reward for env in scored],
-                              # the stuffing guard: a reward that paid for mentions would drift these up
-                              **answer_guard((env.task, env.trajectory.answer) for env in scored)}}
-
-
-def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> dict[str, Any]:
-    """Held-out success with greedy decoding, through our runtime and scorer. Each episode has its own user
-    seed: with one seed for all, the scripted user words every reveal the same way, and a model trained
-    on one phrasing scored 0.94 there against 0.69 over all phrasings."""
-    from synthagent.reward.scorer import reward_config, score
-    from synthagent.rollout.hf_policy import HFPolicy
-    from synthagent.sim.runtime import run_episode_sync
-    from synthagent.sim.tools.executable import ExecutableBackend
-    from synthagent.sim.users.scripted import ScriptedUser
-    from synthagent.worlds import derive_seed
-
-    policy = HFPolicy(model, tokenizer, protocol="ask_user", max_new_tokens=cfg.eval_max_new_tokens, name="tiny")
-    user, tools = ScriptedUser(), ExecutableBackend()
-    start = time.perf_counter()
-    rewards, successes, tool_calls, answers = [], [], 0, []
-    with torch_threads(cfg.generation_threads):
-        for task in tasks:
-            traj = run_episode_sync(task, policy, user, tools, seed=derive_seed(cfg.seed, "eval", task.id),
-                                    max_turns=cfg.eval_max_turns)
-            answers.append((task, traj.answer))
-            result = score(task, traj, reward_config(cfg.reward))
-            rewards.append(result.reward)
-            successes.append(result.success)
-            tool_calls += traj.counters.tool_calls
-    n = max(len(tasks), 1)
-    return {"tasks": len(tasks), "success_rate": round(sum(successes) / n, 4), "mean_reward": round(sum(rewards) / n, 4),
-            "tool_calls_per_episode": round(tool_calls / n, 2), "seconds": round(time.perf_counter() - start, 1),
-            **answer_guard(answers)}
-
-
 # ------------------------------------------------------------------------------------------------ recipe
 
 
@@ -527,12 +512,33 @@ class TinyReport:
     after_sft: dict[str, Any] = field(default_factory=dict)
     grpo: dict[str, Any] = field(default_factory=dict)
     after_grpo: dict[str, Any] = field(default_factory=dict)
+    # the same evaluations on the held-out domains (empty without heldout_domains)
+    unseen_after_sft: dict[str, Any] = field(default_factory=dict)
+    unseen_after_grpo: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     threads: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def grpo_tasks(cfg: TinyConfig, train: list[Task]) -> list[Task]:
+    """The GRPO task pool: the first `grpo_tasks` training tasks, fully specified when `grpo_spec="full"`."""
+    pool = train[: cfg.grpo_tasks]
+    if cfg.grpo_spec == "full":
+        return [fully_specified(t) for t in pool]
+    if cfg.grpo_spec != "under":
+        raise ValueError(f"grpo_spec: expected under or full, got {cfg.grpo_spec!r}")
+    return pool
+
+
+def write_report(report: TinyReport, out: Path) -> None:
+    """report.json and the standalone curves page (`curves.write_page`)."""
+    from synthagent.train.curves import write_page
+
+    (out / "report.json").write_text(json.dumps(report.to_dict(), indent=2))
+    write_page(out / "report.html", f"train tiny, seed {report.config.get('seed')}", [("recipe", report.to_dict())])
 
 
 def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> TinyReport:
@@ -548,35 +554,48 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
     def log(line: str) -> None:
         plain_log(f"[{time.perf_counter() - start:7.1f} s] {line}")
 
-    train, held = make_tasks(cfg)
-    rows = conversations(train, cfg.seed, cfg.sft_recovery)
-    log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.difficulty})")
+    def brief(result: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in result.items() if k != "outcomes"}
+
+    splits = make_splits(cfg)
+    train, held, unseen = splits.train, splits.held_seen, splits.held_unseen
+    rows = conversations(train, cfg.seed, cfg.sft_recovery, cfg.sft_unconfirmed)
+    log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.levels()}), "
+        f"{len(unseen)} of unseen domains ({', '.join(cfg.heldout_domains) or 'none'})")
     tokenizer = train_tokenizer(rows, cfg.vocab_size)
     model = tiny_qwen3(tokenizer, cfg)
-    report = TinyReport(config=asdict(cfg), tasks={"train": len(train), "held_out": len(held)},
+    report = TinyReport(config=asdict(cfg), tasks={"train": len(train), "held_out": len(held),
+                                                   "held_out_unseen": len(unseen)},
                         parameters=parameter_count(model), vocab=len(tokenizer))
     log(f"model: Qwen3 {cfg.num_layers} layers × {cfg.hidden_size}, {report.parameters:,} parameters, vocab {report.vocab}")
-    report.before_sft = evaluate(model, tokenizer, held, cfg)
-    log(f"held-out before SFT: {report.before_sft}")
+    if cfg.eval_before_sft:
+        report.before_sft = evaluate(model, tokenizer, held, cfg)
+        log(f"held-out before SFT: {brief(report.before_sft)}")
     if cfg.copy_warmup_steps > 0:
         report.copy_warmup = run_copy_warmup(model, tokenizer, cfg)
         log(f"copy warm-up: {report.copy_warmup}")
     report.sft = run_sft(model, tokenizer, rows, cfg, out)
     log(f"SFT: {report.sft}")
-    report.after_sft = evaluate(model, tokenizer, held, cfg)
-    log(f"held-out after SFT:  {report.after_sft}")
     model.save_pretrained(out / "model-sft")  # a starting point for other RL settings without redoing SFT
     tokenizer.save_pretrained(out / "model-sft")
+    report.after_sft = evaluate(model, tokenizer, held, cfg)
+    log(f"held-out after SFT:  {brief(report.after_sft)}")
+    if unseen:
+        report.unseen_after_sft = evaluate(model, tokenizer, unseen, cfg)
+        log(f"unseen domains after SFT:  {brief(report.unseen_after_sft)}")
+    write_report(report, out)  # the SFT half is readable (and `train ablation` can start) while GRPO runs
     if not cfg.skip_grpo and cfg.grpo_steps > 0:
-        grpo_tasks = train[: cfg.grpo_tasks]
-        report.grpo = run_grpo(model, tokenizer, grpo_tasks, cfg, out)
-        log(f"GRPO: {report.grpo}")
+        report.grpo = run_grpo(model, tokenizer, grpo_tasks(cfg, train), cfg, out)
+        log(f"GRPO: { {k: v for k, v in report.grpo.items() if k not in ('curves', 'last_episodes')} }")
         report.after_grpo = evaluate(model, tokenizer, held, cfg)
-        log(f"held-out after GRPO: {report.after_grpo}")
+        log(f"held-out after GRPO: {brief(report.after_grpo)}")
+        if unseen:
+            report.unseen_after_grpo = evaluate(model, tokenizer, unseen, cfg)
+            log(f"unseen domains after GRPO: {brief(report.unseen_after_grpo)}")
     report.seconds = round(time.perf_counter() - start, 1)
     report.cpu_seconds = round(time.process_time() - cpu_start, 1)
     report.threads = torch.get_num_threads()
     model.save_pretrained(out / "model")
     tokenizer.save_pretrained(out / "model")
-    (out / "report.json").write_text(json.dumps(report.to_dict(), indent=2))
+    write_report(report, out)
     return report

@@ -132,6 +132,8 @@ class SynthAgentEnv:
         traj = self.trajectory
         assert self._task is not None
         self._result = run_sync(score_async(self._task, traj, self.suite.reward_config, judge=self.suite.judge))
+        if self.suite.on_reward is not None:
+            self.suite.on_reward(self)
         return self._result.reward
 
     @property
@@ -237,6 +239,8 @@ class EnvironmentSuite:
     reward_config: RewardConfig = RewardConfig()
     max_turns: int = DEFAULT_MAX_TURNS
     seed: int = 0
+    # called with the environment after each get_reward(): a trainer's per-rollout log (group spreads, pass rates)
+    on_reward: Callable[[SynthAgentEnv], None] | None = None
     _by_id: dict[str, Task] = field(default_factory=dict, init=False, repr=False)
     _classes: dict[str, type] = field(default_factory=dict, init=False, repr=False)
     _episodes: int = field(default=0, init=False, repr=False)
