@@ -75,10 +75,10 @@ def test_judge_exception_is_zero_under_the_authors_and_no_sample_under_the_paper
 
 def test_preset_lookup_overrides_and_errors():
     assert reward_config() is PAPER and reward_config(None) == RewardConfig() and reward_config(" Authors ") is AUTHORS
-    assert set(REWARD_PRESETS) == {"paper", "authors"}
+    assert set(REWARD_PRESETS) == {"paper", "authors", "outcome"}
     looser = reward_config("authors", success_threshold=0.8)
     assert looser.success_threshold == 0.8 and dataclasses.replace(looser, success_threshold=1.0) == AUTHORS
-    with pytest.raises(ValueError, match="presets are paper, authors"):
+    with pytest.raises(ValueError, match="presets are paper, authors, outcome"):
         reward_config("author")
     with pytest.raises(ValueError, match="unknown RewardConfig field"):
         reward_config("paper", subgoal_wieght=1.0)

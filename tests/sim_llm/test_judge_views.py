@@ -157,4 +157,4 @@ def test_score_with_30_percent_of_judge_calls_failing_completes_and_counts_unsco
     assert sum(s["unscored"] for s in out["summary"].values()) == 3
     assert {v["reward"] for v in out["verdicts"]} == {1.0}
     assert table.exit_code == 0 and "3 unscored episode(s) (judge 3)" in table.output
-    assert bad_preset.exit_code == 2 and "presets are paper, authors" in bad_preset.output
+    assert bad_preset.exit_code == 2 and "presets are paper, authors, outcome" in bad_preset.output

@@ -76,7 +76,8 @@ def page_body(runs: list[tuple[str, dict[str, Any]]]) -> str:
     head = "".join(f"<th>{esc(d)}</th>" for d in domains)
     drows = []
     for label, r in runs:
-        for phase, keys in (("after SFT", ("after_sft", "unseen_after_sft")), ("after GRPO", ("after_grpo", "unseen_after_grpo"))):
+        for phase, keys in (("after SFT", ("after_sft", "unseen_after_sft")),
+                            ("after GRPO", ("after_grpo", "unseen_after_grpo"))):
             merged = {**(r.get(keys[0]) or {}).get("per_domain", {}), **(r.get(keys[1]) or {}).get("per_domain", {})}
             if merged:
                 cells = "".join(f'<td style="background:rgba(40,140,80,{0.1 + 0.6 * merged[d]:.2f})">{num(merged[d], 2)}</td>'

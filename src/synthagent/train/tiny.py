@@ -32,7 +32,6 @@ version the end-to-end test runs.
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Iterator

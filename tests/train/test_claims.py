@@ -1,0 +1,162 @@
+"""The transfer recipe's pieces (issue 20): splits with unseen domains, fully specified tasks, noisy
+demonstrations, the outcome reward, the GRPO curriculum and per-group curves, intervals, the curves page and the
+ablation's input checks. The recipe end to end is `test_trl_e2e.py` (quick config) and bench/claims.py."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from synthagent.exports.sft import gold_trajectories
+from synthagent.reward.scorer import reward_config, score
+from synthagent.train.evaluation import mean_interval, paired_difference, wilson
+from synthagent.train.grpo_phase import RolloutLog, next_pool, step_curves
+from synthagent.train.splits import fully_specified, has_confirmation, make_splits, unconfirmed
+
+runner = CliRunner()
+
+
+def _app():
+    from synthagent.cli import app
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return make_splits(("retail", "bank"), ("hotel",), (1, 2), 24, 8, 6, seed=0)
+
+
+def test_held_out_domains_are_unseen_and_tasks_are_disjoint(splits):
+    assert len(splits.train) == 24 and len(splits.held_seen) == 8 and len(splits.held_unseen) == 6
+    assert {t.domain for t in splits.train} == {"retail", "bank"} == {t.domain for t in splits.held_seen}
+    assert {t.domain for t in splits.held_unseen} == {"hotel"}
+    assert {t.difficulty for t in splits.train} == {1, 2}
+    ids = [{t.id for t in s} for s in (splits.train, splits.held_seen, splits.held_unseen)]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+    with pytest.raises(ValueError, match="hotel.*also training domains"):
+        make_splits(("retail", "hotel"), ("hotel",), (1,), 2, 2, 2, seed=0)
+
+
+def test_a_fully_specified_task_has_no_gap_and_its_gold_plan_still_succeeds(splits):
+    task = next(t for t in splits.train if t.private_info)
+    full = fully_specified(task)
+    assert full.instruction == task.full_instruction != task.instruction
+    assert all(slot.value in full.instruction for slot in task.private_info)  # every hidden detail is given
+    assert not any(slot.value in task.instruction for slot in task.private_info if slot.required)
+    assert full.rubric.interactions == [] and task.rubric.interactions
+    assert not any(a.kind == "ask" for a in full.gold)
+    traj = gold_trajectories([full])[0]
+    assert traj.result.success and traj.counters.tool_calls > 0
+
+
+def test_noisy_demonstrations_skip_the_confirmation_and_fail_the_rubric_but_not_the_outcome(splits):
+    task = next(t for t in splits.train if has_confirmation(t))
+    noisy = gold_trajectories([unconfirmed(task)])[0]
+    assert noisy.task_id == task.id
+    paper, outcome = score(task, noisy, reward_config("paper")), score(task, noisy, reward_config("outcome"))
+    assert paper.reward == 0.0 and not paper.success  # a change the user did not confirm: the forbidden gate
+    assert outcome.reward == 1.0  # the final state is right, which is all an outcome reward sees
+    clean = gold_trajectories([task])[0]
+    assert score(task, clean, reward_config("outcome")).reward == 1.0 and clean.result.success
+
+
+def test_conversations_make_the_asked_share_of_changes_unconfirmed(splits):
+    from synthagent.train.tiny import conversations
+
+    changes = [t for t in splits.train if has_confirmation(t)]
+    all_noisy = conversations(changes, seed=0, unconfirmed=1.0)
+    clean = conversations(changes, seed=0)
+
+    def asks_to_confirm(row):
+        return sum("ask_user" in json.dumps(m.get("tool_calls", "")) for m in row["messages"] if m["role"] == "assistant")
+
+    assert all(asks_to_confirm(n) < asks_to_confirm(c) for n, c in zip(all_noisy, clean))
+    half = conversations(changes, seed=0, unconfirmed=0.5)
+    assert half == conversations(changes, seed=0, unconfirmed=0.5)  # seeded
+    noisy = sum(asks_to_confirm(h) < asks_to_confirm(c) for h, c in zip(half, clean))
+    assert 0 < noisy < len(changes)
+
+
+def _log(groups):
+    log = RolloutLog(batch=sum(len(g) for _, g in groups))
+    for task_id, outcomes in groups:
+        for success in outcomes:
+            log.rows.append((task_id, "retail", float(success), bool(success)))
+    return log
+
+
+def test_the_curriculum_drops_zero_spread_tasks_and_orders_the_rest_by_pass_rate(splits):
+    pool = splits.train[:5]
+    a, b, c, d, fresh = pool
+    log = _log([(a.id, [1, 1, 1, 1]), (b.id, [0, 0, 0, 0]), (c.id, [1, 0, 0, 0]), (d.id, [1, 1, 0, 0])])
+    assert [t.id for t in next_pool(log, pool)] == [d.id, c.id, fresh.id]
+    curves = step_curves(log)
+    assert curves["zero_spread_share"] == [0.5] and curves["success"] == [7 / 16] == curves["reward"]
+    # group stds 0, 0, √3/4, ½: mean std and mean variance
+    assert curves["group_std"] == [round((3 ** 0.5 / 4 + 0.5) / 4, 4)]
+    assert curves["group_variance"] == [round((3 / 16 + 1 / 4) / 4, 5)]
+
+
+def test_intervals():
+    low, high = wilson(150, 300)
+    assert low < 0.5 < high and round(high - low, 2) == 0.11
+    assert wilson(0, 300)[0] == 0.0 and wilson(0, 300)[1] > 0
+    diff = paired_difference([1, 1, 0, 1], [1, 0, 0, 0])
+    assert diff["difference"] == 0.5 and diff["gained"] == 2 and diff["lost"] == 0
+    assert paired_difference([1] * 10, [1] * 10)["interval"] == (0.0, 0.0)
+    with pytest.raises(ValueError):
+        paired_difference([1], [1, 0])
+    m = mean_interval([0.1, 0.2, 0.3])
+    assert m["mean"] == 0.2 and m["interval"][0] < 0.2 < m["interval"][1]
+    assert mean_interval([0.4])["interval"] is None
+
+
+def test_the_curves_page_plots_every_run_and_escapes_labels(tmp_path):
+    from synthagent.train.curves import write_page
+
+    run = {"config": {"heldout_domains": ["hotel"]},
+           "grpo": {"curves": {"reward": [0.2, 0.5], "success": [0.0, 0.5], "group_std": [0.3, 0.2],
+                               "zero_spread_share": [0.5, 0.25]}},
+           "after_sft": {"success_rate": 0.5, "interval": [0.4, 0.6], "tasks": 300, "per_domain": {"retail/d1": 0.5}},
+           "unseen_after_sft": {"success_rate": 0.25, "interval": [0.2, 0.3], "tasks": 300,
+                                "per_domain": {"hotel/d1": 0.25}}}
+    write_page(tmp_path / "p.html", "runs", [("<arm>", run), ("b", run)])
+    html = (tmp_path / "p.html").read_text()
+    assert html.count("<polyline") == 8  # four curves, two runs
+    assert "&lt;arm&gt;" in html and "<arm>" not in html
+    assert "hotel/d1" in html and "0.250 [0.200, 0.300] (n=300)" in html
+
+
+def test_ablation_refuses_a_folder_without_a_report_and_unknown_arms(tmp_path):
+    r = runner.invoke(_app(), ["train", "ablation", "--run", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0 and "no report.json" in r.output
+    (tmp_path / "report.json").write_text(json.dumps({"config": {"seed": 0, "colour": 1}}))
+    r = runner.invoke(_app(), ["train", "ablation", "--run", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0 and "colour" in r.output
+    (tmp_path / "report.json").write_text(json.dumps({"config": {"seed": 0}, "after_sft": {"outcomes": [1]}}))
+    r = runner.invoke(_app(), ["train", "ablation", "--run", str(tmp_path), "--arms", "under-magic"])
+    assert r.exit_code != 0 and "under-magic" in r.output
+
+
+def test_train_tiny_refuses_a_held_out_domain_that_is_trained_or_unknown(tmp_path):
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path), "--domains", "retail,hotel",
+                               "--heldout-domains", "hotel", "--quick"])
+    assert r.exit_code != 0 and "also training domains" in r.output
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path), "--heldout-domains", "atlantis", "--quick"])
+    assert r.exit_code != 0 and "atlantis" in r.output
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_the_tokenizer_splits_an_unseen_domain_s_words_instead_of_special_casing_them(splits):
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("transformers")
+    from synthagent.train.tiny import conversations, train_tokenizer
+
+    tokenizer = train_tokenizer(conversations(splits.train), 2048)
+    vocab = tokenizer.get_vocab()
+    unseen = next(t for t in splits.held_unseen).tools[0].name  # e.g. verify_guest: hotel only
+    assert unseen not in vocab and "Ġ" + unseen not in vocab
+    pieces = tokenizer.tokenize(unseen)
+    assert len(pieces) > 1 and tokenizer.convert_tokens_to_string(pieces) == unseen
+    assert tokenizer.unk_token is None  # byte-level: nothing is unknown
