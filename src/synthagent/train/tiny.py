@@ -20,13 +20,18 @@
    fused head (`plain_loss_sft_trainer`: the same loss, a 1.5 times faster step on a CPU). About one
    episode in nine is a recovery demonstration (`train/slips.py`): a slipped detail, the user's correction,
    the gold proposal; held-out success after SFT went from 0.69-0.87 to 0.89-0.99 on four seeds.
-6. GRPO: TRL's GRPOTrainer with our `environment_factory` (tools + `ask_user`), reward = rubric reward,
-   clip 0.2/0.28 (the paper's), no KL term, 4 prompts × 8 rollouts a step at a low learning rate.
+6. GRPO (`grpo_phase.run_grpo`): TRL's GRPOTrainer with our `environment_factory` (tools + `ask_user`),
+   reward = rubric reward, clip 0.2/0.28 (the paper's), no KL term, 4 prompts × 8 rollouts a step at a low
+   learning rate.
 7. Held-out evaluation before SFT, after SFT and after GRPO: our runtime, the scripted user, executable
    tools, the scorer, and the model as a local transformers policy with greedy decoding.
 
 Everything is seeded; no network, no downloaded weights. `TinyConfig.quick()` is the seconds-scale
-version the end-to-end test runs.
+version the end-to-end test runs. `TinyConfig.transfer()` is the claims recipe (issue 20): ten training
+domains at difficulties 1-2 and two domains held out entirely (`splits.py`), noisy demonstrations
+(`sft_unconfirmed`), GRPO in rounds that drop zero-spread tasks (`grpo_phase.py`), held-out evaluation of
+both kinds with intervals (`evaluation.py`), a standalone page of curves and tables (`curves.py`); the
+ablation arms start from its `model-sft` checkpoint (`ablation.py`).
 """
 
 from __future__ import annotations
