@@ -160,3 +160,42 @@ def test_the_tokenizer_splits_an_unseen_domain_s_words_instead_of_special_casing
     pieces = tokenizer.tokenize(unseen)
     assert len(pieces) > 1 and tokenizer.convert_tokens_to_string(pieces) == unseen
     assert tokenizer.unk_token is None  # byte-level: nothing is unknown
+
+
+def test_ablation_arms_start_from_the_same_checkpoint_and_are_measured_alike(tmp_path):
+    """A run folder made by hand (an untrained tiny model as `model-sft`), two one-step arms: each arm loads the
+    checkpoint afresh, trains on its form of the tasks under its reward, and is evaluated by the paper's measure
+    on the same held-out tasks, paired with the SFT outcomes."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("trl")
+    from dataclasses import asdict, replace
+
+    from synthagent.train.ablation import AblationRun, run_ablation
+    from synthagent.train.tiny import TinyConfig, conversations, make_splits as tiny_splits, tiny_qwen3, train_tokenizer
+
+    cfg = replace(TinyConfig.quick_transfer(), train_tasks=8, eval_tasks=2, eval_unseen_tasks=1, grpo_steps=1,
+                  grpo_rounds=1, grpo_tasks=2, grpo_generations=2, num_layers=1, hidden_size=32, intermediate_size=64,
+                  grpo_max_completion_length=64, grpo_max_tool_calls=2, eval_max_new_tokens=8, eval_max_turns=2)
+    run = tmp_path / "run"
+    tokenizer = train_tokenizer(conversations(tiny_splits(cfg).train), cfg.vocab_size)
+    model = tiny_qwen3(tokenizer, cfg)
+    model.save_pretrained(run / "model-sft")
+    tokenizer.save_pretrained(run / "model-sft")
+    (run / "report.json").write_text(json.dumps({"config": asdict(cfg), "after_sft": {"outcomes": [1, 0]}}))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+
+    summary = run_ablation(AblationRun(run=run, out=tmp_path / "abl", arms=("full-rubric", "under-outcome"),
+                                       eval_tasks=2), log=lambda line: None)
+    assert set(summary["arms"]) == {"full-rubric", "under-outcome"} and summary["eval_tasks"] == 2
+    for name, arm in summary["arms"].items():
+        assert arm["steps"] == 1 and 0.0 <= arm["zero_spread_share"] <= 1.0 and arm["group_variance"] >= 0.0
+        # an untrained model fails both tasks, which the SFT outcomes say one of was solved: lost 1, gained 0
+        assert arm["gain"]["tasks"] == 2 and arm["gain"]["lost"] == 1 and arm["gain"]["difference"] == -0.5
+        detail = json.loads((tmp_path / "abl" / f"{name}.json").read_text())
+        assert detail["config"]["grpo_spec"] == name.split("-")[0]
+        assert detail["grpo"]["reward_preset"] == {"rubric": "paper", "outcome": "outcome"}[name.split("-")[1]]
+    assert (tmp_path / "abl" / "ablation.html").read_text().count("<h2>") >= 2
+    from synthagent.train.tiny import load_checkpoint
+
+    saved, _ = load_checkpoint(run / "model-sft")  # the arms trained copies: the checkpoint on disk is as saved
+    assert all(torch.equal(v, before[k]) for k, v in saved.state_dict().items() if k in before)

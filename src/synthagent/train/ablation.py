@@ -34,6 +34,7 @@ class AblationRun:
     grpo_steps: int | None = None
     threads: int = 1
     eval_unseen: bool = False
+    eval_tasks: int | None = None  # the first N held-out tasks only (paired with the same N after SFT)
 
 
 def config_from_report(path: Path) -> Any:
@@ -54,7 +55,8 @@ def config_from_report(path: Path) -> Any:
 
 
 def arm_summary(label: str, grpo: dict[str, Any], after: dict[str, Any], sft: dict[str, Any]) -> dict[str, Any]:
-    """What the ablation table reads: zero-spread share, mean within-group reward variance, held-out gain."""
+    """What the ablation table reads: zero-spread share, mean within-group reward variance, held-out gain (paired
+    over the tasks the arm was evaluated on, the first len(after outcomes) of the SFT evaluation's)."""
     from synthagent.train.evaluation import paired_difference
 
     curves = grpo.get("curves", {})
@@ -65,7 +67,8 @@ def arm_summary(label: str, grpo: dict[str, Any], after: dict[str, Any], sft: di
             "group_variance": round(statistics.fmean(variance), 5) if variance else None,
             "training_reward_first_last": _ends(curves.get("reward") or grpo.get("reward_per_step") or []),
             "success_after": after.get("success_rate"), "interval_after": after.get("interval"),
-            "gain": paired_difference(after["outcomes"], sft["outcomes"]) if after.get("outcomes") else None}
+            "gain": paired_difference(after["outcomes"], sft["outcomes"][: len(after["outcomes"])])
+            if after.get("outcomes") else None}
 
 
 def _ends(values: list[float], k: int = 10) -> tuple[float, float] | None:
@@ -94,9 +97,10 @@ def run_ablation(plan: AblationRun, log: Callable[[str], None] = print) -> dict[
     start = time.perf_counter()
     arms: dict[str, dict[str, Any]] = {}
     pages: list[tuple[str, dict[str, Any]]] = []
+    held = splits.held_seen[: plan.eval_tasks] if plan.eval_tasks else splits.held_seen
     if "under-rubric" not in plan.arms and report.get("after_grpo", {}).get("outcomes") \
             and report["config"].get("grpo_spec", "under") == "under" and not report["config"].get("grpo_reward") \
-            and report["grpo"].get("steps") == cfg.grpo_steps:
+            and report["grpo"].get("steps") == cfg.grpo_steps and not plan.eval_tasks:
         label = "under-rubric (the run's own GRPO)"
         arms["under-rubric"] = arm_summary(label, report["grpo"], report["after_grpo"], report["after_sft"])
         pages.append((label, report))
@@ -106,7 +110,7 @@ def run_ablation(plan: AblationRun, log: Callable[[str], None] = print) -> dict[
         model, tokenizer = load_checkpoint(plan.run / "model-sft")
         log(f"[{time.perf_counter() - start:7.1f} s] arm {name}: GRPO on {spec}specified tasks, {reward} reward")
         grpo = run_grpo(model, tokenizer, grpo_tasks(arm_cfg, splits.train), arm_cfg, plan.out / name)
-        after = evaluate(model, tokenizer, splits.held_seen, arm_cfg)
+        after = evaluate(model, tokenizer, held, arm_cfg)
         result: dict[str, Any] = {"config": {**report["config"], "grpo_spec": spec, "grpo_reward": reward},
                                   "grpo": grpo, "after_sft": report["after_sft"], "after_grpo": after}
         if plan.eval_unseen and splits.held_unseen:
@@ -117,7 +121,8 @@ def run_ablation(plan: AblationRun, log: Callable[[str], None] = print) -> dict[
         pages.append((name, result))
         (plan.out / f"{name}.json").write_text(json.dumps(result, indent=2))
     summary = {"run": str(plan.run), "seed": cfg.seed, "arms": arms, "seconds": round(time.perf_counter() - start, 1),
-               "sft_success": report["after_sft"].get("success_rate")}
+               "sft_success": report["after_sft"].get("success_rate"), "eval_tasks": len(held),
+               "grpo_steps": cfg.grpo_steps}
     (plan.out / "ablation.json").write_text(json.dumps(summary, indent=2))
     write_page(plan.out / "ablation.html", f"GRPO ablation from one SFT checkpoint (seed {cfg.seed})", pages)
     return summary

@@ -188,6 +188,7 @@ def train_ablation(
                              "run's own GRPO phase stands in for it."),
     grpo_steps: int | None = typer.Option(None, min=1, help="GRPO steps per arm (the run's if unset)."),
     eval_unseen: bool = typer.Option(False, help="Also evaluate each arm on the unseen domains' held-out tasks."),
+    eval_tasks: int | None = typer.Option(None, min=1, help="Evaluate each arm on the first N held-out tasks only."),
     threads: int = typer.Option(1, min=1, help="torch threads."),
 ) -> None:
     """GRPO from the same SFT checkpoint, underspecified vs fully specified tasks and rubric vs outcome-only
@@ -201,7 +202,8 @@ def train_ablation(
         fail(f"{err}; install the train extra: pip install torch==2.13.0 && pip install 'synthagent[train]'")
         raise
     plan = AblationRun(run=run, out=out, arms=tuple(a.strip() for a in arms.split(",") if a.strip()),
-                       grpo_steps=grpo_steps, threads=threads, eval_unseen=eval_unseen)
+                       grpo_steps=grpo_steps, threads=threads, eval_unseen=eval_unseen,
+                       eval_tasks=eval_tasks)
     try:
         summary = run_ablation(plan, log=lambda line: console.print(line))
     except ValueError as err:
