@@ -195,6 +195,11 @@ def test_ablation_arms_start_from_the_same_checkpoint_and_are_measured_alike(tmp
         assert detail["config"]["grpo_spec"] == name.split("-")[0]
         assert detail["grpo"]["reward_preset"] == {"rubric": "paper", "outcome": "outcome"}[name.split("-")[1]]
     assert (tmp_path / "abl" / "ablation.html").read_text().count("<h2>") >= 2
+    # a run whose SFT evaluation is not written yet: the ablation measures the checkpoint itself on the same tasks
+    (run / "report.json").write_text(json.dumps({"config": asdict(cfg)}))
+    alone = run_ablation(AblationRun(run=run, out=tmp_path / "abl2", arms=(), eval_tasks=2), log=lambda line: None)
+    assert alone["sft"]["tasks"] == 2 and alone["sft"]["success_rate"] == 0.0 and alone["arms"] == {}
+
     from synthagent.train.tiny import load_checkpoint
 
     saved, _ = load_checkpoint(run / "model-sft")  # the arms trained copies: the checkpoint on disk is as saved

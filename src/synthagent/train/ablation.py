@@ -88,8 +88,6 @@ def run_ablation(plan: AblationRun, log: Callable[[str], None] = print) -> dict[
         raise ValueError(f"--arms: unknown arm(s) {unknown}; arms are {', '.join(ARMS)}")
     report = json.loads((plan.run / "report.json").read_text()) if (plan.run / "report.json").exists() else {}
     cfg = config_from_report(plan.run / "report.json")
-    if not report.get("after_sft", {}).get("outcomes"):
-        raise ValueError(f"{plan.run}/report.json: no per-task outcomes after SFT (rerun train tiny with this version)")
     cfg = replace(cfg, threads=plan.threads, **({"grpo_steps": plan.grpo_steps} if plan.grpo_steps else {}))
     torch.set_num_threads(max(1, plan.threads))
     splits = make_splits(cfg)
@@ -98,9 +96,18 @@ def run_ablation(plan: AblationRun, log: Callable[[str], None] = print) -> dict[
     arms: dict[str, dict[str, Any]] = {}
     pages: list[tuple[str, dict[str, Any]]] = []
     held = splits.held_seen[: plan.eval_tasks] if plan.eval_tasks else splits.held_seen
-    if "under-rubric" not in plan.arms and report.get("after_grpo", {}).get("outcomes") \
+    if len(report.get("after_sft", {}).get("outcomes") or []) < len(held):
+        # the run's SFT evaluation is not there (yet): measure the checkpoint here, on the same tasks
+        model, tokenizer = load_checkpoint(plan.run / "model-sft")
+        report["after_sft"] = evaluate(model, tokenizer, held, cfg)
+        log(f"[{time.perf_counter() - start:7.1f} s] the SFT checkpoint, measured here: "
+            f"{report['after_sft']['success_rate']} on {len(held)} held-out tasks")
+    if plan.eval_unseen and splits.held_unseen and not report.get("unseen_after_sft", {}).get("outcomes"):
+        model, tokenizer = load_checkpoint(plan.run / "model-sft")
+        report["unseen_after_sft"] = evaluate(model, tokenizer, splits.held_unseen, cfg)
+    if "under-rubric" not in plan.arms and (report.get("after_grpo") or {}).get("outcomes") \
             and report["config"].get("grpo_spec", "under") == "under" and not report["config"].get("grpo_reward") \
-            and report["grpo"].get("steps") == cfg.grpo_steps and not plan.eval_tasks:
+            and (report.get("grpo") or {}).get("steps") == cfg.grpo_steps and not plan.eval_tasks:
         label = "under-rubric (the run's own GRPO)"
         arms["under-rubric"] = arm_summary(label, report["grpo"], report["after_grpo"], report["after_sft"])
         pages.append((label, report))
@@ -120,7 +127,9 @@ def run_ablation(plan: AblationRun, log: Callable[[str], None] = print) -> dict[
         log(f"[{time.perf_counter() - start:7.1f} s] arm {name}: {arms[name]}")
         pages.append((name, result))
         (plan.out / f"{name}.json").write_text(json.dumps(result, indent=2))
-    summary = {"run": str(plan.run), "seed": cfg.seed, "arms": arms, "seconds": round(time.perf_counter() - start, 1),
+    summary = {"run": str(plan.run), "seed": cfg.seed, "arms": arms,
+               "sft": {k: v for k, v in report["after_sft"].items() if k != "outcomes"},
+               "seconds": round(time.perf_counter() - start, 1),
                "sft_success": report["after_sft"].get("success_rate"), "eval_tasks": len(held),
                "grpo_steps": cfg.grpo_steps}
     (plan.out / "ablation.json").write_text(json.dumps(summary, indent=2))

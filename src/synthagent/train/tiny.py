@@ -582,6 +582,7 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
     log(f"SFT: {report.sft}")
     model.save_pretrained(out / "model-sft")  # a starting point for other RL settings without redoing SFT
     tokenizer.save_pretrained(out / "model-sft")
+    write_report(report, out)  # `train ablation` can start from model-sft while the evaluations below run
     report.after_sft = evaluate(model, tokenizer, held, cfg)
     log(f"held-out after SFT:  {brief(report.after_sft)}")
     if unseen:
