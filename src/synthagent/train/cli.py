@@ -163,11 +163,13 @@ def train_tiny(
         unknown = sorted(set(listed) - known)
         if unknown:
             fail(f"{label}: unknown domain(s) {unknown}; known: {', '.join(sorted(known))}")
-    try:
-        report = run_tiny(cfg, out, log=lambda line: console.print(line))
-    except ValueError as err:  # a held-out domain that is also trained, a bad level, …
-        fail(str(err))
-        raise
+    overlap = sorted(set(cfg.domains) & set(cfg.heldout_domains))
+    if overlap:
+        fail(f"--heldout-domains: {overlap} are also training domains; a held-out domain must be unseen")
+    bad_levels = [level for level in cfg.levels() if not 1 <= level <= 5]
+    if bad_levels:
+        fail(f"--difficulties: levels are 1..5, got {bad_levels}")
+    report = run_tiny(cfg, out, log=lambda line: console.print(line))
     summary = {"held_out_success": {"before_sft": report.before_sft.get("success_rate"),
                                     "after_sft": report.after_sft.get("success_rate"),
                                     "after_grpo": report.after_grpo.get("success_rate")},
