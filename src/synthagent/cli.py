@@ -23,7 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Mock worlds in which small language models learn real agentic skills.")
 synth_app = typer.Typer(no_args_is_help=True, help="Make tasks: procedurally (offline) or with a teacher model.")
 app.add_typer(synth_app, name="synth")
-out_console = Console()
+out_console = Console(emoji=False)  # user text like "openai:x:" must not become an emoji
 
 
 def progress() -> Progress:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-console = Console(stderr=True)
+console = Console(stderr=True, emoji=False)  # user text like "openai:x:" must not become an emoji
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

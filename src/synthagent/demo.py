@@ -55,7 +55,7 @@ def _mean_by_request(tasks: list[Task], runs: list[Trajectory]) -> dict[str, dic
 def run_demo(out: Path, per_domain: int = 5, seed: int = 0, console: Console | None = None, *,
              overwrite: bool = False) -> tuple[dict[str, Any], Path | None]:
     """Raises `ManifestMismatch` when `out` holds a demo made with another seed (`overwrite` starts again)."""
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, emoji=False)
     out.mkdir(parents=True, exist_ok=True)
     names = tuple(domain_names())
     plan = ProceduralPlan(domains=names, n=per_domain * len(names), seed=seed)

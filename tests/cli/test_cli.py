@@ -107,3 +107,17 @@ def test_tau2_import_rollout_score_commands(tmp_path):
     r = runner.invoke(app, ["export-tau2", "--tasks", str(tasks), "--out", str(tmp_path / "t2.json")])
     assert r.exit_code == 0, r.output
     assert len(json.loads((tmp_path / "t2.json").read_text())) == 10
+
+
+def test_user_text_is_never_an_emoji_code(tmp_path):
+    """rich turns ":x:" into an emoji unless told not to; a model name like "openai:x:y" must print as given."""
+    from synthagent.command_errors import console
+
+    tasks = tmp_path / "t.jsonl"
+    assert CliRunner().invoke(app, ["synth", "procedural", "--domains", "retail", "--n", "1", "--out",
+                                    str(tasks)]).exit_code == 0
+    with console.capture() as captured:
+        result = CliRunner().invoke(app, ["rollout", "--tasks", str(tasks), "--policy", "openai:x:smile:",
+                                          "--out", str(tmp_path / "r.jsonl")])
+    assert result.exit_code == 2
+    assert "openai:x:smile:" in captured.get() and "❌" not in captured.get()

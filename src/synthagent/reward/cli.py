@@ -78,7 +78,7 @@ def _print(summary: dict) -> None:
     for name, c in rows:
         table.add_row(name, str(c["n"]), fmt(c["agreement"]), fmt(c["kappa"]), str(c["tp"]), str(c["tn"]),
                       str(c["fp"]), str(c["fn"]))
-    console = Console()
+    console = Console(emoji=False)
     console.print(table)
     red = summary["red_team"]
     if red["n"]:

@@ -12,7 +12,7 @@ from rich.console import Console
 from synthagent.command_errors import console, fail, note
 from synthagent.command_inputs import load_tasks
 
-out_console = Console()
+out_console = Console(emoji=False)  # user text like "openai:x:" must not become an emoji
 train_app = typer.Typer(no_args_is_help=True, help="Train small agents on the worlds (needs the `train` extra).")
 
 FORMATS = ("sft", "trl", "verl", "hf")
