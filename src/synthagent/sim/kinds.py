@@ -88,11 +88,6 @@ def world_kind(what: Task | str) -> WorldKind:
                              f"its package must declare an entry point in the {ENTRY_POINT_GROUP!r} group") from None
 
 
-def registered_kinds() -> list[str]:
-    _load_plugins()
-    return sorted(_KINDS)
-
-
 def _load_plugins() -> None:
     global _loaded_entry_points
     if _loaded_entry_points:
@@ -156,9 +151,6 @@ class KindCensus:
         for task in tasks:
             counts[task.world.kind] = counts.get(task.world.kind, 0) + 1
         return cls(counts)
-
-    def needs_model(self) -> list[str]:
-        return [name for name in self.counts if world_kind(name).needs_model]
 
     def simulator_lines(self, tasks: list[Task], users: "RoutedUsers", tools: "RoutedTools") -> list[str]:
         """One line per kind: how many tasks, and the user and tool simulators they will be played with.
