@@ -108,17 +108,7 @@ def test_llm_user_gets_tau2s_prompt_and_device_tools_and_the_agent_native_tools(
             return {"tool_calls": [{"name": "toggle_airplane_mode", "arguments": {}}]}
         return "###STOP###"
 
-    with FakeOpenAIServer(route_by_model({"agent": agent, "sim-user": user})) as server:
-        async def main():
-            cfg = LLMConfig(roles={"policy": {"model": "agent", "base_url": server.base_url},
-                                   "user": {"model": "sim-user", "base_url": server.base_url}}, max_retries=0)
-            client = LLMClient(cfg)
-            try:
-                return await run_trials("telecom", raw, LLMAgent(client, "agent"), LLMUser(client), k=1, seed=7)
-            finally:
-                await client.aclose()
-
-        trial = asyncio.run(main())[0]
+    trial = llm_trials("telecom", raw, agent, user, k=1, seed=7)[0]
     first_user = seen["user"][0]
     assert "You have some tools to perform the actions on your end" in first_user["messages"][0]["content"]
     assert {t["function"]["name"] for t in first_user["tools"]} >= {"toggle_airplane_mode", "check_sim_status"}
@@ -144,17 +134,7 @@ def test_faults_are_unscored_and_counted_apart_and_malformed_calls_are_observati
         text = next(m["content"] for m in body["messages"] if m["role"] == "system")
         return Fault.server_error() if "EHGLP3" in text else ("Hi." if len(body["messages"]) < 3 else "###STOP###")
 
-    with FakeOpenAIServer(route_by_model({"agent": agent, "sim-user": user})) as server:
-        async def main():
-            cfg = LLMConfig(roles={"policy": {"model": "agent", "base_url": server.base_url},
-                                   "user": {"model": "sim-user", "base_url": server.base_url}}, max_retries=0)
-            client = LLMClient(cfg)
-            try:
-                return await run_trials("airline", raw, LLMAgent(client, "agent"), LLMUser(client), k=2, seed=1)
-            finally:
-                await client.aclose()
-
-        trials = asyncio.run(main())
+    trials = llm_trials("airline", raw, agent, user, k=2, seed=1)
     result = report("airline", "base", raw, trials, k=2, seed=1, protocol="tau2", policy="agent", user_model="sim-user")
     faulted = [t for t in trials if t.trajectory.unscored]
     assert faulted and all(t.trajectory.fault.role == "user" for t in faulted)
@@ -190,3 +170,18 @@ def test_cli_eval_tau2_writes_comparable_results(tmp_path):
     no_user = CliRunner().invoke(app, ["eval", "tau2", "--domain", "airline", "--policy", "openai:gold",
                                        "--base-url", "http://127.0.0.1:9/v1"])
     assert no_user.exit_code != 0 and "--config" in no_user.output
+
+
+def llm_trials(domain, raw, agent, user, *, k, seed):
+    """Trials with the LLM agent and LLM user both served by a fake server that routes by model name."""
+    with FakeOpenAIServer(route_by_model({"agent": agent, "sim-user": user})) as server:
+        async def main():
+            cfg = LLMConfig(roles={"policy": {"model": "agent", "base_url": server.base_url},
+                                   "user": {"model": "sim-user", "base_url": server.base_url}}, max_retries=0)
+            client = LLMClient(cfg)
+            try:
+                return await run_trials(domain, raw, LLMAgent(client, "agent"), LLMUser(client), k=k, seed=seed)
+            finally:
+                await client.aclose()
+
+        return asyncio.run(main())
