@@ -102,6 +102,8 @@ def train_tiny(
     difficulties: Optional[str] = typer.Option(None, help="Comma-separated difficulty levels, e.g. 1,2."),
     sft_unconfirmed: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a gold change "
                                                  "skips the user's confirmation (noisy demonstrations)."),
+    sft_rename: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a gold episode's tool "
+                                            "names and argument keys get made-up domain words (train/renames.py)."),
     grpo_rounds: int | None = typer.Option(None, min=1, help="GRPO rounds; after each, zero-spread tasks leave."),
     train_tasks: int | None = typer.Option(None, min=1, help="Training tasks (difficulty 1) (recipe: 16,000)."),
     eval_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks (recipe: 300)."),
@@ -155,7 +157,8 @@ def train_tiny(
     from synthagent.worlds import domain_names
     # unset options keep the recipe's values (TinyConfig), the ones docs/training.md measured
     given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
-             "sft_recovery": sft_recovery, "sft_unconfirmed": sft_unconfirmed, "grpo_rounds": grpo_rounds}
+             "sft_recovery": sft_recovery, "sft_unconfirmed": sft_unconfirmed, "sft_rename": sft_rename,
+             "grpo_rounds": grpo_rounds}
     overrides |= {key: value for key, value in given.items() if value is not None}
     cfg = replace(base, **overrides)
     known = set(domain_names())

@@ -105,6 +105,9 @@ class TinyConfig:
     # probability that a gold episode with a change skips the user's confirmation (a noisy demonstration: the
     # rubric's forbidden item fails it); leaves imitation a behaviour gap that a rubric reward can close
     sft_unconfirmed: float = 0.0
+    # probability that a gold episode's tool names and argument keys get made-up domain words (train/renames.py):
+    # practice in reading names off the tool list, which a domain never seen in training needs
+    sft_rename: float = 0.0
     # GRPO
     grpo_steps: int = 80
     grpo_generations: int = 8
@@ -185,17 +188,20 @@ def make_splits(cfg: TinyConfig) -> Splits:
                  cfg.eval_unseen_tasks if cfg.heldout_domains else 0, cfg.seed)
 
 
-def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, unconfirmed: float = 0.0
-                  ) -> list[dict[str, Any]]:
+def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, unconfirmed: float = 0.0,
+                  rename: float = 0.0) -> list[dict[str, Any]]:
     """Gold trajectories in the tool-only protocol, arguments as objects (the template `tojson`s them); each
     episode has its own user seed, so every way the scripted user words a reveal is in the data. With
     probability `recovery` an episode first proposes its change with one slipped detail that the user
     corrects, if it has such a change (`train/slips.py`); the slipped turn is listed under SLIP_KEY and left
     out of the loss. With probability `unconfirmed` an episode whose plan confirms a change skips the
-    confirmation (`splits.unconfirmed`): a noisy demonstration, kept in the loss."""
+    confirmation (`splits.unconfirmed`): a noisy demonstration, kept in the loss. With probability `rename`
+    an episode's domain words in tool names and argument keys become made-up words (`train/renames.py`), so
+    the tool list is the only place to read them from, as in a domain never seen."""
     from synthagent.exports.sft import gold_trajectories
     from synthagent.train.splits import has_confirmation, unconfirmed as skip_confirmation
     from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
+    from synthagent.train.renames import rename_row
     from synthagent.train.slips import recovery_examples
     from synthagent.worlds import derive_seed
 
@@ -211,6 +217,10 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
         row = {"messages": to_tool_protocol(messages, task, structured=True), "tools": tool_schemas(task)}
         if slip is not None:
             row[SLIP_KEY] = [sum(m["role"] == "assistant" for m in row["messages"][:slip])]
+        if rename > 0:
+            draw = random.Random(derive_seed(seed, "rename", task.id))
+            if draw.random() < rename:
+                row = rename_row(row, draw)
         rows.append(row)
     return rows
 
@@ -484,7 +494,21 @@ def sft_dataset(tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyConfig) ->
     return Dataset.from_dict(tokenized(tokenizer, convs, cfg.sft_max_length, cfg.sft_loss))
 
 
-def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyConfig, out: Path) -> dict[str, Any]:
+def sft_progress(log: Callable[[str], None], every: int = 100) -> Any:
+    """A trainer callback that logs the step and the latest loss every `every` steps: SFT is most of a long
+    run's wall time, and without it the log is silent for a quarter of an hour."""
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+            if logs and "loss" in logs and state.global_step % every == 0:
+                log(f"SFT step {state.global_step}/{state.max_steps}: loss {logs['loss']:.4f}")
+
+    return Progress()
+
+
+def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyConfig, out: Path,
+            log: Callable[[str], None] | None = None) -> dict[str, Any]:
     from trl import SFTConfig
 
     args = SFTConfig(**_common_args(SFTConfig, out / "sft", cfg.seed), num_train_epochs=cfg.sft_epochs,
@@ -492,7 +516,7 @@ def run_sft(model: Any, tokenizer: Any, convs: list[dict[str, Any]], cfg: TinyCo
                      lr_scheduler_type=cfg.sft_schedule, warmup_steps=0.05, logging_steps=10, weight_decay=0.0,
                      max_length=cfg.sft_max_length, packing=False)
     trainer = plain_loss_sft_trainer()(model=model, args=args, train_dataset=sft_dataset(tokenizer, convs, cfg),
-                                       processing_class=tokenizer)
+                                       processing_class=tokenizer, callbacks=[sft_progress(log)] if log else None)
     start = time.perf_counter()
     result = trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
@@ -563,7 +587,7 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
 
     splits = make_splits(cfg)
     train, held, unseen = splits.train, splits.held_seen, splits.held_unseen
-    rows = conversations(train, cfg.seed, cfg.sft_recovery, cfg.sft_unconfirmed)
+    rows = conversations(train, cfg.seed, cfg.sft_recovery, cfg.sft_unconfirmed, cfg.sft_rename)
     log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.levels()}), "
         f"{len(unseen)} of unseen domains ({', '.join(cfg.heldout_domains) or 'none'})")
     tokenizer = train_tokenizer(rows, cfg.vocab_size)
@@ -578,7 +602,7 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
     if cfg.copy_warmup_steps > 0:
         report.copy_warmup = run_copy_warmup(model, tokenizer, cfg)
         log(f"copy warm-up: {report.copy_warmup}")
-    report.sft = run_sft(model, tokenizer, rows, cfg, out)
+    report.sft = run_sft(model, tokenizer, rows, cfg, out, log)
     log(f"SFT: {report.sft}")
     model.save_pretrained(out / "model-sft")  # a starting point for other RL settings without redoing SFT
     tokenizer.save_pretrained(out / "model-sft")

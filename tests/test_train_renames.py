@@ -1,0 +1,73 @@
+"""Renamed demonstrations (train/renames.py): consistent, reversible, and free of the held-out domains' words."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+from synthagent.sim.tool_protocol import ASK_USER
+from synthagent.train.renames import identifiers, rename_map, rename_row, verbs_of
+from synthagent.train.splits import procedural_tasks
+from synthagent.train.tiny import conversations
+
+DOMAINS = ("retail", "bank", "clinic", "telecom")
+
+
+def _calls(row):
+    for message in row["messages"]:
+        for call in message.get("tool_calls") or []:
+            yield call["function"]["name"], call["function"]["arguments"]
+
+
+def test_a_renamed_episode_calls_only_tools_and_keys_of_its_own_renamed_tool_list():
+    tasks = procedural_tasks(DOMAINS, (1, 2), 24, seed=3)
+    plain = conversations(tasks, seed=0)
+    renamed = conversations(tasks, seed=0, rename=1.0)
+    changed = 0
+    for before, after in zip(plain, renamed):
+        schemas = {t["function"]["name"]: set(t["function"]["parameters"]["properties"]) for t in after["tools"]}
+        for name, args in _calls(after):
+            assert name in schemas, name
+            assert set(args) <= schemas[name], (name, args)
+        old_names = identifiers(before["tools"])
+        text = json.dumps(after)
+        # no renamed identifier survives anywhere (policy text, results, confirmation questions)
+        kept = verbs_of([t["function"]["name"] for t in before["tools"]])
+        for old in old_names:
+            if any(part not in kept for part in old.split("_")):
+                assert not re.search(rf"\b{re.escape(old)}\b", text), old
+        assert ASK_USER in schemas
+        changed += before != after
+    assert changed == len(plain)
+
+
+def test_a_rename_is_one_to_one_and_undoing_it_gives_the_episode_back():
+    tasks = procedural_tasks(("insurance", "it_helpdesk"), (1,), 6, seed=1)
+    for row in conversations(tasks, seed=0):
+        names = identifiers(row["tools"])
+        mapping = rename_map(names, verbs_of([t["function"]["name"] for t in row["tools"]]), random.Random(7))
+        assert len(set(mapping.values())) == len(mapping)
+        renamed = rename_row(row, random.Random(7))
+        inverse = {new: old for old, new in mapping.items() if new != old}
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(inverse, key=len, reverse=True))) + r")\b")
+        undone = json.loads(pattern.sub(lambda m: inverse[m.group(1)], json.dumps(renamed)))
+        assert undone == json.loads(json.dumps(row))
+
+
+def test_verbs_id_and_the_ask_tool_stay_and_the_made_up_words_are_not_held_out_words():
+    tasks = procedural_tasks(("retail",), (1,), 4, seed=2)
+    row = conversations(tasks, seed=0, rename=1.0)[0]
+    names = [t["function"]["name"] for t in row["tools"]]
+    assert any(n.startswith("verify_") for n in names) and ASK_USER in names
+    assert not {"verify_customer", "get_order", "customer_id", "order_id"} & set(names)
+    held_out_words = {p for t in procedural_tasks(("hotel", "library"), (1,), 20, seed=0)
+                      for i in identifiers(conversations([t])[0]["tools"]) for p in i.split("_")}
+    rng = random.Random(0)
+    words = set(rename_map({f"get_{w}" for w in "abcdefghij"}, frozenset({"get"}), rng).values())
+    assert not {p for w in words for p in w.split("_")} & (held_out_words - {"get", "id", "new"})
+
+
+def test_rename_zero_leaves_the_demonstrations_byte_identical():
+    tasks = procedural_tasks(("bank",), (1,), 5, seed=4)
+    assert json.dumps(conversations(tasks, seed=0)) == json.dumps(conversations(tasks, seed=0, rename=0.0))
