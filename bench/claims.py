@@ -117,11 +117,25 @@ def main() -> None:
                 print(f"{arm['arm']} | {summary['seed']} | {arm['zero_spread_share']} | {arm['group_variance']} | "
                       f"{ends[0]}→{ends[1]} | {arm['success_after']} | "
                       f"{g.get('difference', 0):+.3f} [{g['interval'][0]:+.3f}, {g['interval'][1]:+.3f}]" if g else "—")
-                per_arm.setdefault(name, []).append(g.get("difference", 0.0))
                 figures["ablation"].setdefault(name, []).append(arm)
-        for name, values in per_arm.items():
+                if g:
+                    per_arm.setdefault(name, {}).setdefault("gain", []).append(g["difference"])
+                for key in ("zero_spread_share", "group_variance"):
+                    if isinstance(arm.get(key), (int, float)):
+                        per_arm.setdefault(name, {}).setdefault(key, []).append(arm[key])
+        print("\nablation, mean over seeds [95% interval] | zero-spread share | within-group reward variance | gain over SFT")
+
+        def cell(values: list[float]) -> str:
             m = mean_interval(values)
-            print(f"mean gain over {m['n']} seed(s), {name}: {m['mean']} {m['interval'] or ''}")
+            if not m["n"]:
+                return "—"
+            interval = f" [{m['interval'][0]:+.4f}, {m['interval'][1]:+.4f}]" if m["interval"] else ""
+            return f"{m['mean']:.4f}{interval} (n={m['n']})"
+
+        for name, metrics in per_arm.items():
+            print(f"{name} | {cell(metrics.get('zero_spread_share', []))} | {cell(metrics.get('group_variance', []))} | "
+                  f"{cell(metrics.get('gain', []))}")
+            figures.setdefault("ablation_means", {})[name] = {k: mean_interval(v) for k, v in metrics.items()}
     if args.json:
         print(json.dumps(figures, indent=2))
 

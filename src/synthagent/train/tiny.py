@@ -160,7 +160,7 @@ class TinyConfig:
         from dataclasses import replace
 
         return replace(cls.quick(), domains=("retail", "bank"), heldout_domains=("hotel",), difficulties=(1, 2),
-                       eval_tasks=2, eval_unseen_tasks=2, sft_unconfirmed=0.5, grpo_steps=2, grpo_rounds=2,
+                       eval_tasks=2, eval_unseen_tasks=2, sft_unconfirmed=0.5, sft_rename=0.5, grpo_steps=2, grpo_rounds=2,
                        grpo_tasks=4)
 
     def levels(self) -> tuple[int, ...]:
