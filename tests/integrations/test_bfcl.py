@@ -76,3 +76,9 @@ def test_cli_eval_bfcl_gold_policy_scores_one(tmp_path):
     data = json.loads(out.read_text())
     assert data["summary"]["pass^1"] == 1.0 and data["unscored"] == 0 and len(data["runs"]) == 12
     assert data["benchmark"]["package"] == "bfcl-eval" and data["benchmark"]["category"] == "base"
+    assert data["benchmark"]["tasks_fingerprint"] and data["benchmark"]["protocol_fingerprint"]
+    assert data["scored"] == 12 and data["agent_failures"] == 0 and data["user_simulator"].startswith("none")
+    assert all(v["verdicts"] == [True] and v["flips"] == 0 for v in data["per_task"].values())
+    page = out.with_suffix(".html").read_text()
+    assert 'id="passk-0"' in page and f'data-value="{data["summary"]["pass^1"]!r}"' in page
+    assert f'data-tasks-fingerprint="{data["benchmark"]["tasks_fingerprint"]}"' in page

@@ -138,7 +138,8 @@ def _pass_table(summary: dict[str, Any], table_id: str) -> str:
                    f'{_figure(hi, "high")}<td>{_interval_bar(v, lo, hi)}</td></tr>' for k, v, lo, hi in levels)
     return (f'<table class="grid-table passk" id="{table_id}"><thead><tr><th></th><th class=n>estimate</th>'
             "<th class=n>95% low</th><th class=n>95% high</th><th>interval</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+            f"<tbody>{rows}</tbody></table><p class=\"note\">pass^k up to the fewest scored trials any task has "
+            "(an unscored trial is no verdict); intervals from a seeded bootstrap over tasks.</p>")
 
 
 def _slices_table(summary: dict[str, Any], k: int, table_id: str) -> str:
