@@ -129,7 +129,8 @@ def per_task_outcomes(trials: Iterable[tuple[str, Trajectory, str]]) -> dict[str
     False, or None when unscored), the scored rewards, the unscored count, how each ended and the flips.
 
     `trials`: (the task id to report it under, the trajectory, how it ended in the benchmark's words): a
-    benchmark's own id (τ²'s "12", not our prefixed one) and reason (τ²'s "too_many_errors"). Flips count scored verdicts only, as `summarize` does, so the two agree.
+    benchmark's own id (τ²'s "12", not our prefixed one) and reason (τ²'s "too_many_errors").
+    Flips count scored verdicts only, as `summarize` does, so the two agree.
     """
     grouped: dict[str, list[tuple[Trajectory, str]]] = defaultdict(list)
     for task_id, t, ended in trials:
