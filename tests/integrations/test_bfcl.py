@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bfcl_perturb import KINDS, bfcl_verdict, perturb  # noqa: E402
+from bfcl_perturb import EMPTY_TURN_KINDS, KINDS, bfcl_verdict, empty_turns, perturb, perturb_empty_turn  # noqa: E402
 from fakeserver import FakeOpenAIServer  # noqa: E402
 
 from synthagent.integrations.bfcl import CATEGORIES, BfclSession, check, load_entries, parse_call_string  # noqa: E402
@@ -38,6 +38,29 @@ def test_agreement_with_bfcls_checker_on_perturbed_runs():
                 outcomes[ours] += 1
                 compared += 1
     assert compared >= 200 and outcomes[True] >= 20 and outcomes[False] >= 100
+
+
+@pytest.mark.parametrize("category", ["miss_func", "miss_param"])
+def test_turns_with_empty_ground_truth_agree_with_bfcl_with_and_without_its_irrelevance_rule(category):
+    """A call in a turn whose ground truth is empty: BFCL's runner does not judge it (only its effect on
+    later turns); its defined-but-unapplied irrelevance checker fails it. Ours agrees with each."""
+    outcomes: dict[tuple[bool, bool], int] = {}
+    for n, entry in enumerate(load_entries(category)[::4]):
+        assert empty_turns(entry)
+        assert check(entry, entry.gold_calls(), irrelevance=True).valid  # gold never calls in those turns
+        for kind in EMPTY_TURN_KINDS:
+            try:
+                run = perturb_empty_turn(entry, kind)
+            except ValueError:
+                continue  # no filled turn on that side of the empty one
+            for irrelevance in (False, True):
+                ours = check(entry, run, irrelevance=irrelevance).valid
+                assert ours == bfcl_verdict(entry, run, f"irr_{category}_{kind}_{n}_{irrelevance}", irrelevance), \
+                    (entry.id, kind, irrelevance)
+                outcomes[(irrelevance, ours)] = outcomes.get((irrelevance, ours), 0) + 1
+    # both verdicts occur under BFCL's runner; with the rule every such run fails
+    assert outcomes[(False, True)] >= 20 and outcomes[(False, False)] >= 10
+    assert outcomes[(True, False)] == outcomes[(False, True)] + outcomes[(False, False)] and (True, True) not in outcomes
 
 
 def _gold_responder(entries):

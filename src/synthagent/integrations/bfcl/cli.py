@@ -30,6 +30,9 @@ def register_eval(evaluate: typer.Typer) -> None:
         concurrency: int = typer.Option(8, min=1, help="Entries in flight."),
         out: Path = typer.Option(Path("bfcl-eval.json"), help="Results JSON to write."),
         html: bool = typer.Option(True, help="Also write the results as an HTML page beside the JSON (OUT.html)."),
+        irrelevance: bool = typer.Option(False, help="Also fail a run that calls functions in a turn whose ground "
+                                                     "truth is empty: BFCL's multi_turn_irrelevance_checker, which "
+                                                     "BFCL defines but its own eval runner does not apply."),
     ) -> None:
         """Play BFCL's multi-turn entries with native tool calls on its executable APIs; pass^k with intervals."""
         from synthagent.integrations.bfcl.data import (BfclUnavailable, class_functions, entries_fingerprint,
@@ -44,13 +47,13 @@ def register_eval(evaluate: typer.Typer) -> None:
         except (BfclUnavailable, ValueError, OSError) as err:
             fail(str(err))
         entries = entries[:limit] if limit else entries
-        report = asyncio.run(_run(entries, docs, policy[7:], config, base_url, k, seed, concurrency))
+        report = asyncio.run(_run(entries, docs, policy[7:], config, base_url, k, seed, concurrency, irrelevance))
         report = {"benchmark": {"benchmark": "BFCL-v4 multi-turn", "package": "bfcl-eval", "version": package_version(),
                                 "category": category, "entries": len(entries), "tasks": len(entries),
                                 "tasks_fingerprint": entries_fingerprint(entries),
                                 "protocol_fingerprint": rules_fingerprint()},
-                  "protocol": "bfcl", "policy": policy[7:], "user_simulator": NO_USER_SIMULATOR, "seed": seed, "k": k,
-                  **report}
+                  "protocol": "bfcl+irrelevance" if irrelevance else "bfcl", "policy": policy[7:],
+                  "user_simulator": NO_USER_SIMULATOR, "seed": seed, "k": k, **report}
         out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         if html:
             write_eval_page([EvalResult.model_validate(report)], out.with_suffix(".html"),
@@ -62,7 +65,7 @@ def register_eval(evaluate: typer.Typer) -> None:
                       highlight=False, markup=False)
 
 
-async def _run(entries, docs, model, config, base_url, k, seed, concurrency) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def _run(entries, docs, model, config, base_url, k, seed, concurrency, irrelevance) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     from synthagent.integrations.bfcl.runner import run_entry
     from synthagent.llm.client import LLMClient
     from synthagent.llm.config import ConfigError, load_config
@@ -78,7 +81,7 @@ async def _run(entries, docs, model, config, base_url, k, seed, concurrency) -> 
 
     async def one(entry, trial):  # type: ignore[no-untyped-def]
         async with gate:
-            return await run_entry(entry, client, docs, trial=trial, seed=seed)
+            return await run_entry(entry, client, docs, trial=trial, seed=seed, irrelevance=irrelevance)
 
     try:
         runs = await asyncio.gather(*(one(e, t) for e in entries for t in range(k)))
