@@ -105,3 +105,18 @@ def test_cli_eval_bfcl_gold_policy_scores_one(tmp_path):
     page = out.with_suffix(".html").read_text()
     assert 'id="passk-0"' in page and f'data-value="{data["summary"]["pass^1"]!r}"' in page
     assert f'data-tasks-fingerprint="{data["benchmark"]["tasks_fingerprint"]}"' in page
+
+
+def test_cli_eval_bfcl_irrelevance_rule_is_named_in_the_results(tmp_path):
+    from synthagent.cli import app
+
+    entries = load_entries("miss_param")[:3]
+    out = tmp_path / "bfcl.json"
+    with FakeOpenAIServer(_gold_responder(entries)) as server:
+        result = CliRunner().invoke(app, ["eval", "bfcl", "--category", "miss_param", "--policy", "openai:gold",
+                                          "--base-url", server.base_url, "--limit", "3", "--irrelevance",
+                                          "--out", str(out), "--no-html"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["protocol"] == "bfcl+irrelevance" and data["summary"]["pass^1"] == 1.0  # gold asks, never calls
+    assert not out.with_suffix(".html").exists()
