@@ -4,7 +4,9 @@ after a fixed latency, wall time against the ideal at the configured concurrency
 Both roles are served by the local fake OpenAI server: the policy replays τ²'s reference actions
 (tests/tau2_gold_policy.py); the user simulator, an LLM role like any other here, opens with the task's
 request and then stops. The ideal is what perfect packing of the calls allows: the total model time spread
-over `concurrency` trials in flight, and never less than the longest trial's chain of calls.
+over `concurrency` trials in flight, and never less than the longest trial's chain of calls. Trials start
+longest first (`evaluation.expected_length`), so the ideal is within reach; in input order a long task
+near the end of the list ran alone after the others (efficiency 0.69 against 0.87, docs/tau2.md).
 
     python bench/eval_throughput.py [--k 4] [--latency-ms 200] [--concurrency 32]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -78,7 +81,8 @@ def main() -> None:
           f"({sum(calls)} counted by the trials), latency {args.latency_ms:.0f} ms, concurrency {args.concurrency}")
     print(f"pass^1 {result['summary'].get('pass^1')}, pass^{args.k} {result['summary'].get(f'pass^{args.k}')}, "
           f"unscored {result['unscored']}")
-    print(f"wall {wall:.2f} s, ideal {ideal:.2f} s, efficiency (ideal / wall) {ideal / wall:.3f}")
+    print(f"wall {wall:.2f} s, ideal {ideal:.2f} s, efficiency (ideal / wall) {ideal / wall:.3f}; "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

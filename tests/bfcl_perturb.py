@@ -15,6 +15,13 @@ from typing import Any
 from synthagent.integrations.bfcl import BfclEntry, Call, parse_call_string
 
 KINDS = ("drop", "change_arg", "duplicate", "swap", "empty_turn", "move_next")
+# Mistakes in a turn whose ground truth is empty (miss_func, miss_param): the model acts although it cannot
+# (act_early: the next turn's first call, made one turn too soon; repeat: the previous turn's last call again).
+EMPTY_TURN_KINDS = ("act_early", "repeat")
+
+
+def empty_turns(entry: BfclEntry) -> list[int]:
+    return [i for i, t in enumerate(entry.ground_truth) if not t]
 
 
 def _changed(value: Any) -> Any:
@@ -62,10 +69,31 @@ def perturb(entry: BfclEntry, kind: str, seed: int = 0) -> list[list[list[str]]]
     return [[t] if t else [] for t in turns]
 
 
-def bfcl_verdict(entry: BfclEntry, result: list[list[list[str]]], tag: str) -> bool:
+def perturb_empty_turn(entry: BfclEntry, kind: str) -> list[list[list[str]]]:
+    """A call put into the first ground-truth-empty turn that has a filled turn after (act_early) or before (repeat)."""
+    turns = [list(t) for t in entry.ground_truth]
+    for i in empty_turns(entry):
+        after = next((j for j in range(i + 1, len(turns)) if turns[j]), None)
+        before = next((j for j in range(i - 1, -1, -1) if turns[j]), None)
+        if kind == "act_early" and after is not None:
+            turns[i].append(turns[after].pop(0))
+            break
+        if kind == "repeat" and before is not None:
+            turns[i].append(turns[before][-1])
+            break
+    else:
+        raise ValueError(f"{entry.id}: no empty turn to put a {kind} call into")
+    return [[t] if t else [] for t in turns]
+
+
+def bfcl_verdict(entry: BfclEntry, result: list[list[list[str]]], tag: str, irrelevance: bool = False) -> bool:
     """BFCL's own `multi_turn_checker` (it keeps instances in module globals by model name and entry id,
-    so every call gets its own name)."""
-    from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import multi_turn_checker
+    so every call gets its own name); with `irrelevance`, and also its `multi_turn_irrelevance_checker`."""
+    from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import (multi_turn_checker,
+                                                                          multi_turn_irrelevance_checker)
 
     test_entry = {"id": entry.id, "initial_config": entry.initial_config, "involved_classes": entry.involved_classes}
-    return bool(multi_turn_checker(result, entry.ground_truth, test_entry, entry.category, f"agree_{tag}")["valid"])
+    valid = bool(multi_turn_checker(result, entry.ground_truth, test_entry, entry.category, f"agree_{tag}")["valid"])
+    if irrelevance:
+        valid = valid and bool(multi_turn_irrelevance_checker(result, entry.ground_truth)["valid"])
+    return valid

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bfcl_perturb import KINDS, bfcl_verdict, perturb  # noqa: E402
+from bfcl_perturb import EMPTY_TURN_KINDS, KINDS, bfcl_verdict, empty_turns, perturb, perturb_empty_turn  # noqa: E402
 from fakeserver import FakeOpenAIServer  # noqa: E402
 
 from synthagent.integrations.bfcl import CATEGORIES, BfclSession, check, load_entries, parse_call_string  # noqa: E402
@@ -38,6 +38,29 @@ def test_agreement_with_bfcls_checker_on_perturbed_runs():
                 outcomes[ours] += 1
                 compared += 1
     assert compared >= 200 and outcomes[True] >= 20 and outcomes[False] >= 100
+
+
+@pytest.mark.parametrize("category", ["miss_func", "miss_param"])
+def test_turns_with_empty_ground_truth_agree_with_bfcl_with_and_without_its_irrelevance_rule(category):
+    """A call in a turn whose ground truth is empty: BFCL's runner does not judge it (only its effect on
+    later turns); its defined-but-unapplied irrelevance checker fails it. Ours agrees with each."""
+    outcomes: dict[tuple[bool, bool], int] = {}
+    for n, entry in enumerate(load_entries(category)[::4]):
+        assert empty_turns(entry)
+        assert check(entry, entry.gold_calls(), irrelevance=True).valid  # gold never calls in those turns
+        for kind in EMPTY_TURN_KINDS:
+            try:
+                run = perturb_empty_turn(entry, kind)
+            except ValueError:
+                continue  # no filled turn on that side of the empty one
+            for irrelevance in (False, True):
+                ours = check(entry, run, irrelevance=irrelevance).valid
+                assert ours == bfcl_verdict(entry, run, f"irr_{category}_{kind}_{n}_{irrelevance}", irrelevance), \
+                    (entry.id, kind, irrelevance)
+                outcomes[(irrelevance, ours)] = outcomes.get((irrelevance, ours), 0) + 1
+    # both verdicts occur under BFCL's runner; with the rule every such run fails
+    assert outcomes[(False, True)] >= 20 and outcomes[(False, False)] >= 10
+    assert outcomes[(True, False)] == outcomes[(False, True)] + outcomes[(False, False)] and (True, True) not in outcomes
 
 
 def _gold_responder(entries):
@@ -76,3 +99,24 @@ def test_cli_eval_bfcl_gold_policy_scores_one(tmp_path):
     data = json.loads(out.read_text())
     assert data["summary"]["pass^1"] == 1.0 and data["unscored"] == 0 and len(data["runs"]) == 12
     assert data["benchmark"]["package"] == "bfcl-eval" and data["benchmark"]["category"] == "base"
+    assert data["benchmark"]["tasks_fingerprint"] and data["benchmark"]["protocol_fingerprint"]
+    assert data["scored"] == 12 and data["agent_failures"] == 0 and data["user_simulator"].startswith("none")
+    assert all(v["verdicts"] == [True] and v["flips"] == 0 for v in data["per_task"].values())
+    page = out.with_suffix(".html").read_text()
+    assert 'id="passk-0"' in page and f'data-value="{data["summary"]["pass^1"]!r}"' in page
+    assert f'data-tasks-fingerprint="{data["benchmark"]["tasks_fingerprint"]}"' in page
+
+
+def test_cli_eval_bfcl_irrelevance_rule_is_named_in_the_results(tmp_path):
+    from synthagent.cli import app
+
+    entries = load_entries("miss_param")[:3]
+    out = tmp_path / "bfcl.json"
+    with FakeOpenAIServer(_gold_responder(entries)) as server:
+        result = CliRunner().invoke(app, ["eval", "bfcl", "--category", "miss_param", "--policy", "openai:gold",
+                                          "--base-url", server.base_url, "--limit", "3", "--irrelevance",
+                                          "--out", str(out), "--no-html"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["protocol"] == "bfcl+irrelevance" and data["summary"]["pass^1"] == 1.0  # gold asks, never calls
+    assert not out.with_suffix(".html").exists()

@@ -8,7 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from synthagent.cli import app
-from synthagent.rollout.metrics import bootstrap_interval, summarize, verdict_flips
+from synthagent.rollout.metrics import bootstrap_interval, per_task_outcomes, summarize, verdict_flips
 from synthagent.spec.io import write_jsonl
 from synthagent.spec.models import Fault, RubricResult, Trajectory
 
@@ -71,3 +71,16 @@ def test_score_shows_intervals_and_flips(tmp_path):
     summary = json.loads(as_json.stdout)["summary"]["p"]
     assert summary["pass^1"] == 0.875 and summary["interval95"]["pass^1"][0] <= 0.875
     assert summary["verdict_flips"]["per_task"] == {"a": 2} and summary["unscored"] == 1
+
+
+def test_per_task_outcomes_by_hand():
+    trials = [run("a", 2, True), run("a", 0, True), run("a", 1, False), run("b", 0, None), run("b", 1, True),
+              run("b", 2, True)]
+    out = per_task_outcomes((t.task_id.upper(), t, t.termination) for t in trials)
+    assert out == {
+        "A": {"verdicts": [True, False, True], "rewards": [1.0, 0.0, 1.0], "unscored": 0,
+              "terminations": ["answer"] * 3, "flips": 2},
+        "B": {"verdicts": [None, True, True], "rewards": [1.0, 1.0], "unscored": 1,
+              "terminations": ["fault", "answer", "answer"], "flips": 0},
+    }
+    assert summarize(trials)["p"]["verdict_flips"]["flips"] == sum(v["flips"] for v in out.values())

@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 from synthagent.report import pages
+from synthagent.report.evals import EvalResult, overview_card, write_eval_page
 from synthagent.report.markup import clip, cap, policy_color, script_json
 from synthagent.report.stats import overview, policy_order
 from synthagent.spec.models import Task, Trajectory
@@ -83,13 +84,15 @@ def _prepare(out: Path) -> None:
 
 
 def write_report(tasks: list[Task], runs: list[Trajectory], out_dir: str | os.PathLike[str], *,
-                 title: str = "synthagent report", progress: Progress | None = None) -> Path:
+                 title: str = "synthagent report", progress: Progress | None = None,
+                 evals: list[EvalResult] | None = None) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     Tasks without runs still get a page; runs whose task is missing from `tasks` are shown with a note that
     says so (the `report` command refuses such inputs; the library keeps them visible). Unscored runs (no
     `result`, or a `fault`) are shown apart, with the fault's message, and left out of every average.
-    `progress(done, total)` is called as tasks are written.
+    `progress(done, total)` is called as tasks are written. `evals` (results of `synthagent eval`) go to
+    eval.html, linked from the overview.
     """
     out = Path(out_dir)
     _prepare(out)
@@ -106,7 +109,9 @@ def write_report(tasks: list[Task], runs: list[Trajectory], out_dir: str | os.Pa
         by_task[r.task_id].append(r)
 
     ov = overview(list(task_by_id.values()), runs)
-    _write(out / "index.html", pages.overview_page(ov, colors, title))
+    if evals:
+        write_eval_page(evals, out / "eval.html", title=f"{title} · evals")
+    _write(out / "index.html", pages.overview_page(ov, colors, title, extra=overview_card(evals) if evals else ""))
     _write(out / "tasks.html", pages.list_page("tasks", "Tasks"))
     _write(out / "runs.html", pages.list_page("runs", "Trajectories"))
     _write(out / "run.html", pages.viewer_page())

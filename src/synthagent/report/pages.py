@@ -40,7 +40,8 @@ def policy_dot(color: str) -> str:
 # -------------------------------------------------------------------------------------------- overview
 
 
-def overview_page(ov: Overview, colors: dict[str, str], title: str) -> str:
+def overview_page(ov: Overview, colors: dict[str, str], title: str, extra: str = "") -> str:
+    """The overview; `extra` is a finished card placed under the heading (the link to the eval page)."""
     ps = ov.policies
     head = (f'<div class="pagehead"><h1>{esc(title)}</h1><div class="chips">'
             f'{chip(f"<b>{ov.n_tasks}</b> tasks")}{chip(f"<b>{ov.n_runs}</b> trajectories")}'
@@ -91,7 +92,7 @@ def overview_page(ov: Overview, colors: dict[str, str], title: str) -> str:
     term_card = (f'<section class="card"><h2>How episodes ended</h2><div class="legends">{legend}</div>'
                  f'<table class="plain terms">{term_rows}</table></section>')
 
-    body = (head + _unscored_card(ov) + policy_table + hist_card + grid_card + _failures_card(ov, colors)
+    body = (head + extra + _unscored_card(ov) + policy_table + hist_card + grid_card + _failures_card(ov, colors)
             + _metrics_card(ov, colors) + term_card)
     return page(title, body, root="", kind="overview", active="overview")
 

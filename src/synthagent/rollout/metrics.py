@@ -122,3 +122,27 @@ def summarize(runs: Iterable[Trajectory]) -> dict[str, Any]:
             entry[name] = {str(g): _summarize(v) for g, v in sorted(groups.items())}
         summary[policy] = entry
     return summary
+
+
+def per_task_outcomes(trials: Iterable[tuple[str, Trajectory, str]]) -> dict[str, dict[str, Any]]:
+    """Each task's trials in sample order, as an eval result lists them: the verdict of every trial (True,
+    False, or None when unscored), the scored rewards, the unscored count, how each ended and the flips.
+
+    `trials`: (the task id to report it under, the trajectory, how it ended in the benchmark's words): a
+    benchmark's own id (τ²'s "12", not our prefixed one) and reason (τ²'s "too_many_errors").
+    Flips count scored verdicts only, as `summarize` does, so the two agree.
+    """
+    grouped: dict[str, list[tuple[Trajectory, str]]] = defaultdict(list)
+    for task_id, t, ended in trials:
+        grouped[task_id].append((t, ended))
+    out: dict[str, dict[str, Any]] = {}
+    for task_id in sorted(grouped):
+        pairs = sorted(grouped[task_id], key=lambda pair: pair[0].sample)
+        runs = [t for t, _ in pairs]
+        verdicts = [None if t.unscored or t.result is None else bool(t.result.success) for t in runs]
+        out[task_id] = {"verdicts": verdicts,
+                        "rewards": [t.result.reward for t in runs if t.result is not None and not t.unscored],
+                        "unscored": sum(1 for t in runs if t.unscored),
+                        "terminations": [ended for _, ended in pairs],
+                        "flips": verdict_flips([v for v in verdicts if v is not None])}
+    return out

@@ -121,8 +121,27 @@ def _multiset_missing(needles: list[str], haystack: list[str]) -> list[str]:
     return missing
 
 
-def check(entry: BfclEntry, model_result: list[list[list[Call | str]]]) -> BfclVerdict:
-    """BFCL's multi-turn verdict. `model_result`: per turn, per step, the calls (Call or BFCL call strings)."""
+def check(entry: BfclEntry, model_result: list[list[list[Call | str]]], *, irrelevance: bool = False) -> BfclVerdict:
+    """BFCL's multi-turn verdict. `model_result`: per turn, per step, the calls (Call or BFCL call strings).
+
+    A turn whose ground truth is empty (the `miss_func` turn before the functions come, the `miss_param`
+    turn that lacks a value) is where the model should not manage the request. As BFCL's eval runner
+    scores it (bfcl-eval 2026.3.23), such a turn is not judged: its calls run, so the next turn's state
+    check sees them, and nothing else. BFCL also defines a stricter rule its runner never calls
+    (`multi_turn_irrelevance_checker`): such a turn must hold no call at all. `irrelevance=True` adds
+    that rule, checked after the turn-by-turn check, as the two checkers would combine.
+    """
+    verdict = _turn_by_turn(entry, model_result)
+    if verdict.valid and irrelevance:
+        for turn, gold_turn in enumerate(entry.ground_truth):
+            steps = model_result[turn] if turn < len(model_result) else []
+            if not gold_turn and any(step for step in steps):
+                return BfclVerdict(False, "multi_turn:irrelevance_error:decoder_success",
+                                   f"turn {turn}: function calls where the ground truth has none", turn)
+    return verdict
+
+
+def _turn_by_turn(entry: BfclEntry, model_result: list[list[list[Call | str]]]) -> BfclVerdict:
     model, gold = BfclSession(entry), BfclSession(entry)
     so_far: list[str] = []
     for turn, gold_turn in enumerate(entry.ground_truth):
@@ -132,7 +151,7 @@ def check(entry: BfclEntry, model_result: list[list[list[Call | str]]]) -> BfclV
                 so_far.append(model.call(call if isinstance(call, Call) else _safe_parse(call)))
         gold_results = [gold.call(parse_call_string(c)) for c in gold_turn]
         if not gold_turn:
-            continue
+            continue  # not judged here; see `check`
         if not steps or (len(steps) == 1 and not steps[0]):
             return BfclVerdict(False, "multi_turn:empty_turn_model_response", f"no calls in turn {turn}", turn)
         for cls_name, gold_inst in gold.instances.items():

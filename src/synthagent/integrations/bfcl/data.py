@@ -10,6 +10,7 @@ writes "dict", "float", "tuple", "any").
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -135,3 +136,18 @@ def load_entries(category: str = "base", data: Path | None = None) -> list[BfclE
             missed_function={int(k): v for k, v in (raw.get("missed_function") or {}).items()},
             excluded_function=raw.get("excluded_function") or []))
     return entries
+
+
+def entries_fingerprint(entries: list[BfclEntry]) -> str:
+    """sha256 of the entries as played (turns, configs, ground truth): two runs on different data differ here."""
+    text = json.dumps([e.model_dump(mode="json") for e in entries], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def rules_fingerprint() -> str:
+    """sha256 of the rules read from the installed bfcl-eval that shape a run: the per-turn step limit and the
+    line said when withheld functions are added. A changed rule makes two runs visibly not comparable."""
+    from bfcl_eval.constants.default_prompts import DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC, MAXIMUM_STEP_LIMIT
+
+    text = json.dumps([MAXIMUM_STEP_LIMIT, DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

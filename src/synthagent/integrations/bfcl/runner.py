@@ -38,7 +38,7 @@ def bfcl_limits() -> tuple[int, str]:
 
 
 async def run_entry(entry: BfclEntry, client: "LLMClient", docs: dict[str, list[dict[str, Any]]], *, trial: int = 0,
-                    seed: int = 0, role: str = "policy") -> BfclRun:
+                    seed: int = 0, role: str = "policy", irrelevance: bool = False) -> BfclRun:
     from synthagent.llm.errors import LLMError
 
     max_steps, added_line = bfcl_limits()
@@ -73,4 +73,4 @@ async def run_entry(entry: BfclEntry, client: "LLMClient", docs: dict[str, list[
             calls.append(steps)
     except LLMError as err:
         return BfclRun(entry, trial, calls, messages, None, Fault(role="policy", message=f"{type(err).__name__}: {err}"))
-    return BfclRun(entry, trial, calls, messages, check(entry, calls))
+    return BfclRun(entry, trial, calls, messages, check(entry, calls, irrelevance=irrelevance))

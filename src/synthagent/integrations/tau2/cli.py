@@ -36,6 +36,7 @@ def register_eval(evaluate: typer.Typer) -> None:
         max_errors: Optional[int] = typer.Option(None, min=1, help="Tool-error limit (default: τ²'s)."),
         concurrency: int = typer.Option(8, min=1, help="Trials in flight."),
         out: Path = typer.Option(Path("tau2-eval.json"), help="Results JSON to write."),
+        html: bool = typer.Option(True, help="Also write the results as an HTML page beside the JSON (OUT.html)."),
         runs: Optional[Path] = typer.Option(None, help="Also write every trial's trajectory as JSONL."),
     ) -> None:
         """Run every task of a τ² domain k times under τ²'s protocol and report pass^k with 95% intervals.
@@ -69,6 +70,11 @@ def register_eval(evaluate: typer.Typer) -> None:
         report = asyncio.run(_run(domain, split, raw, policy[7:], config, base_url, k, seed, protocol, user,
                                   max_steps, max_errors, concurrency, runs))
         out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        if html:
+            from synthagent.report.evals import EvalResult, write_eval_page
+
+            write_eval_page([EvalResult.model_validate(report)], out.with_suffix(".html"),
+                            title=f"τ² {domain} · {report['policy']}")
         summary = report["summary"]
         passes = ", ".join(f"pass^{i} {summary[f'pass^{i}']:.3f} [{summary['interval95'][f'pass^{i}'][0]:.3f}, "
                            f"{summary['interval95'][f'pass^{i}'][1]:.3f}]"
@@ -77,7 +83,7 @@ def register_eval(evaluate: typer.Typer) -> None:
                       f"{report['policy']}, user {report['user_simulator']}, seed {report['seed']}: "
                       f"{passes or 'no scored trials'}; {report['scored']} scored, {report['agent_failures']} agent "
                       f"failures, {report['unscored']} unscored ({report['simulator_faults']} simulator faults); "
-                      f"results in {out}", highlight=False, markup=False)
+                      f"results in {out}" + (f" and {out.with_suffix('.html')}" if html else ""), highlight=False, markup=False)
 
 
 async def _run(domain, split, raw, model, config, base_url, k, seed, protocol, user, max_steps, max_errors,

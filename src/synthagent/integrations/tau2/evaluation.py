@@ -95,30 +95,39 @@ async def run_trials(domain: str, tasks_raw: list[dict[str, Any]], agent: Tau2Ag
                 trajectory.result = _result(trajectory.task_id, verdict)
         return Trial(task_raw, trial, seeds[trial], trajectory, outcome.reason, verdict)
 
-    return list(await asyncio.gather(*(one(t, i) for t in tasks_raw for i in range(k))))
+    jobs = [(t, i) for t in tasks_raw for i in range(k)]
+    order = sorted(range(len(jobs)), key=lambda j: -expected_length(jobs[j][0]))  # stable: ties keep input order
+    done = await asyncio.gather(*(one(*jobs[j]) for j in order))
+    trials: list[Trial | None] = [None] * len(jobs)
+    for j, trial in zip(order, done):
+        trials[j] = trial
+    return trials  # type: ignore[return-value]  # every slot filled: `order` is a permutation
+
+
+def expected_length(task_raw: dict[str, Any]) -> int:
+    """How long a trial of this task is likely to run, known before it runs: its reference actions.
+
+    Why it matters: trials are started in this order, longest first. In input order a long task that
+    happens to come last starts when the others are done and runs alone at the end; with `concurrency`
+    slots, longest-first packing leaves a tail no longer than the shortest trials (bench/eval_throughput.py:
+    efficiency 0.70 → see docs/tau2.md for the figures).
+    """
+    return len((task_raw.get("evaluation_criteria") or {}).get("actions") or [])
 
 
 def report(domain: str, split: str, tasks_raw: list[dict[str, Any]], trials: list[Trial], *, k: int, seed: int,
            protocol: Protocol, policy: str, user_model: str, rules: Tau2Protocol | None = None) -> dict[str, Any]:
     """The eval's JSON: what was run (comparable or visibly not), pass^k with intervals, flips, faults, trials."""
-    from synthagent.rollout.metrics import summarize
+    from synthagent.rollout.metrics import per_task_outcomes, summarize
 
     rules = rules or load_protocol()
     summary = summarize([t.trajectory for t in trials]).get(policy, {})
     summary.pop("by_difficulty", None)
-    per_task: dict[str, dict[str, Any]] = defaultdict(lambda: {"rewards": [], "unscored": 0, "terminations": []})
+    per_task = per_task_outcomes((str(t.task_raw["id"]), t.trajectory, t.termination) for t in trials)
     faults: dict[str, int] = defaultdict(int)
-    for t in sorted(trials, key=lambda t: (str(t.task_raw["id"]), t.trial)):
-        entry = per_task[str(t.task_raw["id"])]
-        entry["terminations"].append(t.termination)
+    for t in trials:
         if t.trajectory.fault is not None:
-            entry["unscored"] += 1
             faults[t.trajectory.fault.role] += 1
-        elif t.verdict is not None:
-            entry["rewards"].append(t.verdict.reward)
-    for entry in per_task.values():
-        verdicts = [r >= 1.0 for r in entry["rewards"]]
-        entry["flips"] = sum(a != b for a, b in zip(verdicts, verdicts[1:]))
     scored = [t for t in trials if t.verdict is not None]
     return {
         "benchmark": {**rules.describe(), "domain": domain, "split": split, "tasks": len(tasks_raw),
@@ -137,10 +146,11 @@ def report(domain: str, split: str, tasks_raw: list[dict[str, Any]], trials: lis
         "faults_by_role": dict(sorted(faults.items())),
         "unsupported": sum(1 for t in trials if "unsupported" in t.trajectory.meta),
         "summary": summary,
-        "per_task": dict(per_task),
+        "per_task": per_task,
         "trial_results": [{"task_id": str(t.task_raw["id"]), "trial": t.trial, "seed": t.seed,
                            "termination": t.termination,
                            "reward": None if t.verdict is None else t.verdict.reward,
+                           "success": None if t.verdict is None else t.verdict.success,
                            "parts": None if t.verdict is None else t.verdict.parts,
                            "notes": [] if t.verdict is None else t.verdict.notes,
                            "fault": None if t.trajectory.fault is None else t.trajectory.fault.model_dump()}
