@@ -203,6 +203,9 @@ class SynthagentEnv(vf.Env[SynthagentEnvConfig]):
                 session_id = trace.state.session_id
                 if session_id is None:
                     continue
+                if not trace.ok:  # the run already failed (a model error, say): its error stands, nothing to score
+                    await client.close(session_id)
+                    continue
                 scored = await client.score(session_id)
                 if scored.unscored:
                     raise vf.EnvError(f"episode {task.key} is unscored: {scored.fault} (an infrastructure "
