@@ -14,7 +14,7 @@ BFCL := bfcl-eval==2026.3.23
 VERL_DEPS := cachetools uvicorn fastapi hydra-core tensordict codetiming dill pillow
 # verifiers (the adapter in integrations/verifiers_env.py) pins openai<3 and ~40 packages that conflict with the
 # test environment, so it gets a venv of its own; tests/integrations/test_serve_verifiers.py drives its rollout
-# code in a subprocess. Pinned by requirements-verifiers.txt (no torch among them); about 30-60 s on a fresh machine.
+# code in a subprocess. Pinned by requirements-verifiers.txt (no torch among them); 44 s with pip's cache warm, 71 s without (docs/serve.md).
 VERIFIERS := verifiers==0.4.0
 VF_VENV := .venv-verifiers
 
