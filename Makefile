@@ -12,6 +12,11 @@ VERL := verl==0.9.1
 # BFCL's data and executable mock APIs, read without its pinned dependencies (integrations/bfcl)
 BFCL := bfcl-eval==2026.3.23
 VERL_DEPS := cachetools uvicorn fastapi hydra-core tensordict codetiming dill pillow
+# verifiers (the adapter in integrations/verifiers_env.py) pins openai<3 and ~40 packages that conflict with the
+# test environment, so it gets a venv of its own; tests/integrations/test_serve_verifiers.py drives its rollout
+# code in a subprocess. Pinned by requirements-verifiers.txt (no torch among them); 44 s with pip's cache warm, 71 s without (docs/serve.md).
+VERIFIERS := verifiers==0.4.0
+VF_VENV := .venv-verifiers
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,10 +38,18 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --no-deps $(BFCL)
 	touch $@
 
+$(VF_VENV)/.installed: pyproject.toml requirements-verifiers.txt
+	$(PY) -m venv $(VF_VENV)
+	$(VF_VENV)/bin/pip install -q --upgrade pip
+	$(VF_VENV)/bin/pip install -q -c requirements-verifiers.txt $(VERIFIERS) -e .
+	touch $@
+
+$(VF_VENV): $(VF_VENV)/.installed
+
 demo: $(VENV)/.core
 	$(BIN)/synthagent demo --out demo-out
 
-test: $(VENV)/.test
+test: $(VENV)/.test $(VF_VENV)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
 
@@ -46,4 +59,4 @@ bench: $(VENV)/.test
 	for f in procedural worlds_10k report_10k llm_throughput mock_tools_consistency synth_throughput; do \
 		echo "== bench/$$f.py"; $(BIN)/python bench/$$f.py || exit 1; done
 
-.PHONY: demo test bench
+.PHONY: demo test bench $(VF_VENV)
