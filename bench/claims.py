@@ -57,6 +57,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the quick transfer config (seconds-scale, meaningless numbers)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--plots", type=Path, default=None,
+                        help="write the GRPO curves as SVG files here: one line per seed, and per arm for the ablation")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     from synthagent.train.evaluation import mean_interval, paired_difference
@@ -136,8 +138,37 @@ def main() -> None:
             print(f"{name} | {cell(metrics.get('zero_spread_share', []))} | {cell(metrics.get('group_variance', []))} | "
                   f"{cell(metrics.get('gain', []))}")
             figures.setdefault("ablation_means", {})[name] = {k: mean_interval(v) for k, v in metrics.items()}
+    if args.plots:
+        write_plots(args.plots, runs, ablations)
     if args.json:
         print(json.dumps(figures, indent=2))
+
+
+def write_plots(folder: Path, runs: list[Path], ablations: list[Path]) -> None:
+    """SVG line charts (train/curves.py) of each GRPO curve: `recipe-KEY.svg` with one line per seed, and
+    `ablation-KEY.svg` with one line per (arm, seed), the run's own GRPO standing for under-rubric."""
+    from synthagent.train.curves import CURVES, line_chart
+
+    folder.mkdir(parents=True, exist_ok=True)
+    reports = {run: json.loads((run / "report.json").read_text()) for run in runs}
+    arms: list[tuple[str, dict]] = []
+    for ablation in ablations:
+        summary = json.loads((ablation / "ablation.json").read_text())
+        run = Path(summary["run"])
+        own = reports.get(run) or (json.loads((run / "report.json").read_text()) if (run / "report.json").exists() else {})
+        if own.get("grpo"):
+            arms.append((f"under-rubric, seed {summary['seed']}", own["grpo"]))
+        for name in summary["arms"]:
+            if (ablation / f"{name}.json").exists():
+                arms.append((f"{name}, seed {summary['seed']}", json.loads((ablation / f"{name}.json").read_text())["grpo"]))
+    for key, title in CURVES:
+        seeds = [(f"seed {r['config']['seed']}", (r.get("grpo") or {}).get("curves", {}).get(key, [])) for r in reports.values()]
+        if any(v for _, v in seeds):
+            (folder / f"recipe-{key}.svg").write_text(line_chart(seeds, title, width=520, height=200))
+        series = [(label, grpo.get("curves", {}).get(key, [])) for label, grpo in arms]
+        if any(v for _, v in series):
+            (folder / f"ablation-{key}.svg").write_text(line_chart(series, title + " (ablation arms)", width=520, height=200))
+    print(f"plots: {folder}")
 
 
 if __name__ == "__main__":
