@@ -6,7 +6,7 @@ Each runs forward and backward (`training_step`, no optimizer step) on the same 
 both; prints the median seconds per step of each and their ratio. Needs the `train` extra.
 
 Run: `python bench/sft_step.py [--threads 2] [--tasks 80] [--rounds 3] [--transfer]` (--transfer: the
-transfer recipe's ten domains, whose episodes are about twice as long).
+ten-domain transfer attempt's domains, whose episodes are about twice as long as retail's).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tasks", type=int, default=80, help="gold episodes (batches of the recipe's SFT batch size)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--transfer", action="store_true", help="episodes of the transfer recipe's domains")
+    parser.add_argument("--transfer", action="store_true", help="episodes of the ten-domain transfer attempt")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     import datasets
@@ -50,7 +50,11 @@ def main() -> None:
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
     torch.set_num_threads(args.threads)
-    base = replace(TinyConfig.transfer(), difficulties=(1,)) if args.transfer else TinyConfig()
+    from synthagent.train.tiny import TRANSFER_HELDOUT_DOMAINS, TRANSFER_TRAIN_DOMAINS
+
+    base = TinyConfig()
+    if args.transfer:
+        base = replace(base, domains=TRANSFER_TRAIN_DOMAINS, heldout_domains=TRANSFER_HELDOUT_DOMAINS, difficulties=(1,))
     cfg = replace(base, train_tasks=args.tasks, eval_tasks=0, eval_unseen_tasks=0)
     train, _ = make_tasks(cfg)
     convs = conversations(train)

@@ -95,8 +95,8 @@ def _export_sft(task_list: list, tasks: Path, out: Path, runs: Optional[Path], p
 @train_app.command("tiny")
 def train_tiny(
     out: Path = typer.Option(Path("tiny-out"), help="Folder for the model, tokenizer, report.json and report.html."),
-    recipe: str = typer.Option("retail", help="retail (one domain, difficulty 1) | transfer (ten domains at "
-                               "difficulties 1-2, two held out, noisy demonstrations, GRPO rounds; docs/training.md)."),
+    recipe: str = typer.Option("retail", help="retail (one domain, difficulty 1) | transfer (retail with "
+                               "food_delivery held out, noisy demonstrations, GRPO rounds; docs/training.md)."),
     domains: Optional[str] = typer.Option(None, help="Comma-separated training domains (recipe's if unset)."),
     heldout_domains: Optional[str] = typer.Option(None, help="Comma-separated domains never seen in training."),
     difficulties: Optional[str] = typer.Option(None, help="Comma-separated difficulty levels, e.g. 1,2."),

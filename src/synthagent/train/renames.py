@@ -1,7 +1,7 @@
 """Renamed demonstrations: an SFT episode whose domain words in tool names and argument keys are replaced,
 consistently, by made-up words.
 
-Why: the transfer claim asks a model trained on ten domains to work in domains it never saw (`splits.py`),
+Why: the transfer claim asks a model trained on some domains to work in domains it never saw (`splits.py`),
 whose tools are named with words it never saw (`verify_guest`, `renew_loan`). A model trained only on the
 real names can succeed in training by memorising them (`get_order` always follows `verify_customer` in
 retail), and then has nothing to fall back on when the names change. In a renamed episode the only way to

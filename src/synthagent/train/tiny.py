@@ -145,14 +145,15 @@ class TinyConfig:
 
     @classmethod
     def transfer(cls) -> TinyConfig:
-        """The claims recipe (issue 20, docs/training.md "Three claims in miniature"): ten training domains, two
-        domains held out entirely, half the gold episodes with made-up tool words (practice in reading names off
-        the tool list), half the gold changes demonstrated without the user's confirmation (a behaviour gap SFT
-        leaves and the rubric reward can close), GRPO in rounds that drop zero-spread tasks. Difficulty 1 only
-        and 8,000 tasks: a ten-domain episode is about twice a retail one, and this is what fits the time."""
-        return cls(domains=TRANSFER_TRAIN_DOMAINS, heldout_domains=TRANSFER_HELDOUT_DOMAINS, difficulties=(1,),
-                   train_tasks=8000, eval_tasks=300, eval_unseen_tasks=300, eval_before_sft=False,
-                   sft_unconfirmed=0.5, sft_rename=0.5, grpo_steps=40, grpo_rounds=2, grpo_tasks=120)
+        """The claims recipe (issue 20, docs/training.md "Three claims in miniature"): the retail recipe with a
+        domain held out entirely (food_delivery, tokenizer included), half the gold changes demonstrated
+        without the user's confirmation (a behaviour gap SFT leaves and the rubric reward can close), and GRPO
+        in two rounds that drop zero-spread tasks. A ten-domain version (TRANSFER_TRAIN_DOMAINS, hotel and
+        library held out) did not leave the SFT loss plateau in the time a run has on this machine (measured
+        in the docs), so the held-out domain is a near one: it shares four of its seven tool names with retail."""
+        return cls(domains=("retail",), heldout_domains=("food_delivery",), difficulties=(1,), train_tasks=16000,
+                   eval_tasks=300, eval_unseen_tasks=300, eval_before_sft=False, sft_unconfirmed=0.5,
+                   grpo_steps=80, grpo_rounds=2, grpo_tasks=400)
 
     @classmethod
     def quick_transfer(cls) -> TinyConfig:
