@@ -57,6 +57,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the quick transfer config (seconds-scale, meaningless numbers)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--probe-domains", default="",
+                        help="comma-separated domains neither trained nor held out by the recipe (e.g. hotel): each run's "
+                             "SFT and final models are evaluated on --probe-tasks of their tasks (a far-transfer probe)")
+    parser.add_argument("--probe-tasks", type=int, default=100)
     parser.add_argument("--plots", type=Path, default=None,
                         help="write the GRPO curves as SVG files here: one line per seed, and per arm for the ablation")
     args = parser.parse_args()
@@ -138,10 +142,41 @@ def main() -> None:
             print(f"{name} | {cell(metrics.get('zero_spread_share', []))} | {cell(metrics.get('group_variance', []))} | "
                   f"{cell(metrics.get('gain', []))}")
             figures.setdefault("ablation_means", {})[name] = {k: mean_interval(v) for k, v in metrics.items()}
+    if args.probe_domains:
+        figures["probe"] = probe(runs, tuple(d for d in args.probe_domains.split(",") if d), args.probe_tasks)
     if args.plots:
         write_plots(args.plots, runs, ablations)
     if args.json:
         print(json.dumps(figures, indent=2))
+
+
+def probe(runs: list[Path], domains: tuple[str, ...], n: int) -> dict:
+    """Success of each run's SFT checkpoint and final model on tasks of domains the run never saw (seeded like
+    the run's unseen split, so every run meets the same tasks for its seed)."""
+    import torch
+
+    from synthagent.train.ablation import config_from_report
+    from synthagent.train.evaluation import evaluate
+    from synthagent.train.splits import procedural_tasks
+    from synthagent.train.tiny import load_checkpoint
+
+    torch.set_num_threads(1)
+    out: dict = {}
+    print(f"\nprobe on {', '.join(domains)} | seed | SFT checkpoint | final model")
+    for run in runs:
+        cfg = config_from_report(run / "report.json")
+        if set(domains) & (set(cfg.domains) | set(cfg.heldout_domains)):
+            raise SystemExit(f"--probe-domains: {run} trained or held out one of {domains}")
+        tasks = procedural_tasks(domains, cfg.levels(), n, cfg.seed * 2 + 3)
+        row = {}
+        for name in ("model-sft", "model"):
+            model, tokenizer = load_checkpoint(run / name)
+            result = evaluate(model, tokenizer, tasks, cfg)
+            row[name] = {k: v for k, v in result.items() if k != "outcomes"}
+        print(f"{', '.join(domains)} | {cfg.seed} | {fmt(row['model-sft'])} | {fmt(row['model'])} | "
+              f"tool calls/episode {row['model-sft']['tool_calls_per_episode']} → {row['model']['tool_calls_per_episode']}")
+        out[str(run)] = row
+    return out
 
 
 def write_plots(folder: Path, runs: list[Path], ablations: list[Path]) -> None:
