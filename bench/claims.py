@@ -181,7 +181,8 @@ def probe(runs: list[Path], domains: tuple[str, ...], n: int) -> dict:
 
 def write_plots(folder: Path, runs: list[Path], ablations: list[Path]) -> None:
     """SVG line charts (train/curves.py) of each GRPO curve: `recipe-KEY.svg` with one line per seed, and
-    `ablation-KEY.svg` with one line per (arm, seed), the run's own GRPO standing for under-rubric."""
+    `ablation-KEY.svg` with one line per (arm, seed), the run's own GRPO standing for under-rubric when the
+    ablation did not run that arm itself."""
     from synthagent.train.curves import CURVES, line_chart
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -191,18 +192,19 @@ def write_plots(folder: Path, runs: list[Path], ablations: list[Path]) -> None:
         summary = json.loads((ablation / "ablation.json").read_text())
         run = Path(summary["run"])
         own = reports.get(run) or (json.loads((run / "report.json").read_text()) if (run / "report.json").exists() else {})
-        if own.get("grpo"):
-            arms.append((f"under-rubric, seed {summary['seed']}", own["grpo"]))
+        if own.get("grpo") and not (ablation / "under-rubric.json").exists():
+            arms.append((f"under-rubric (the run's own GRPO), seed {summary['seed']}", own["grpo"]))
         for name in summary["arms"]:
             if (ablation / f"{name}.json").exists():
                 arms.append((f"{name}, seed {summary['seed']}", json.loads((ablation / f"{name}.json").read_text())["grpo"]))
     for key, title in CURVES:
         seeds = [(f"seed {r['config']['seed']}", (r.get("grpo") or {}).get("curves", {}).get(key, [])) for r in reports.values()]
         if any(v for _, v in seeds):
-            (folder / f"recipe-{key}.svg").write_text(line_chart(seeds, title, width=520, height=200))
+            (folder / f"recipe-{key}.svg").write_text(line_chart(seeds, title, width=520, height=200, legend=True))
         series = [(label, grpo.get("curves", {}).get(key, [])) for label, grpo in arms]
         if any(v for _, v in series):
-            (folder / f"ablation-{key}.svg").write_text(line_chart(series, title + " (ablation arms)", width=520, height=200))
+            chart = line_chart(series, title + " (ablation arms)", width=520, height=200, legend=True)
+            (folder / f"ablation-{key}.svg").write_text(chart)
     print(f"plots: {folder}")
 
 

@@ -128,6 +128,19 @@ def test_the_curves_page_plots_every_run_and_escapes_labels(tmp_path):
     assert "hotel/d1" in html and "0.250 [0.200, 0.300] (n=300)" in html
 
 
+def test_a_standalone_chart_lists_each_series_in_its_colour_and_grows_to_fit():
+    from synthagent.report.markup import policy_color
+    from synthagent.train.curves import line_chart
+
+    series = [("<seed 0>", [0.1, 0.4]), ("seed 1", [0.2, 0.3]), ("seed 2", [])]
+    plain, keyed = line_chart(series, "t", height=100), line_chart(series, "t", height=100, legend=True)
+    assert "■" not in plain and 'height="100"' in plain
+    assert 'height="148"' in keyed  # 100 + 3 labels × 14 + 6
+    for index, label in enumerate(["&lt;seed 0&gt;", "seed 1", "seed 2"]):
+        assert f'fill="{policy_color(index)}">■ {label}</text>' in keyed
+    assert "<seed 0>" not in keyed and keyed.count("<polyline") == 2
+
+
 def test_ablation_refuses_a_folder_without_a_report_and_unknown_arms(tmp_path):
     r = runner.invoke(_app(), ["train", "ablation", "--run", str(tmp_path), "--out", str(tmp_path / "o")])
     assert r.exit_code != 0 and "no report.json" in r.output

@@ -18,13 +18,17 @@ CURVES = (("reward", "training reward per step"), ("success", "training success 
           ("group_std", "within-group reward spread (mean std)"), ("zero_spread_share", "share of zero-spread groups"))
 
 
-def line_chart(series: list[tuple[str, list[float]]], title: str, *, width: int = 420, height: int = 170) -> str:
-    """An SVG line chart of several series over steps (y in [0, 1] unless a value is larger)."""
+def line_chart(series: list[tuple[str, list[float]]], title: str, *, width: int = 420, height: int = 170,
+               legend: bool = False) -> str:
+    """An SVG line chart of several series over steps (y in [0, 1] unless a value is larger). `legend` lists
+    the series' labels in their colours under the chart, for a chart shown without the page's legend."""
     pad_l, pad_b, pad_t = 34, 22, 20
     longest = max((len(v) for _, v in series), default=0)
     top = max([1.0] + [x for _, v in series for x in v])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{esc(title)}"><text x="4" y="13" font-size="12">{esc(title)}</text>']
+    keys = [f'<text x="{pad_l}" y="{height + 14 * (i + 1)}" font-size="11" fill="{policy_color(i)}">■ {esc(label)}</text>'
+            for i, (label, _) in enumerate(series)] if legend else []
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 14 * len(keys) + (6 if keys else 0)}" '
+             f'role="img" aria-label="{esc(title)}"><text x="4" y="13" font-size="12">{esc(title)}</text>', *keys]
     inner_w, inner_h = width - pad_l - 6, height - pad_b - pad_t
     for frac in (0.0, 0.5, 1.0):
         y = pad_t + inner_h * (1 - frac)

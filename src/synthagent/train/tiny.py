@@ -497,8 +497,8 @@ def plain_loss_sft_trainer() -> type:
     Why: TRL computes the SFT loss through a chunked "fused" LM head that also yields the entropy and top-1
     accuracy it logs. On a CPU with this tiny model that path made a training step about 1.5 times slower
     than the model's plain loss (median 0.32 s against 0.21 s for a batch of 8 × 308 tokens, 2 threads;
-    `bench/sft_step.py`), which is minutes of a 30-minute recipe; on the transfer recipe's longer episodes
-    (8 × 773 tokens, 1 thread) TRL's step took 2.05 s, the model's own loss 1.45 s and the labelled-positions
+    `bench/sft_step.py`), which is minutes of a 30-minute recipe; on the ten-domain episodes (the transfer attempt's,
+    8 × 773 tokens, 1 thread) TRL's step took 2.05 s, the model's own loss 1.45 s and the labelled-positions
     head 1.12 s (medians of 15 steps, side by side). The logs lose TRL's entropy, token accuracy
     and token count. It is TRL's loss only for what this recipe uses: the plain NLL loss (no label smoothing,
     no DFT), one process, a dense model (no MoE auxiliary loss), which
