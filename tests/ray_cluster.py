@@ -96,6 +96,17 @@ def kill_all(pids: list[int]) -> None:
             pass
 
 
+def kill_group(pgid: int) -> None:
+    """SIGKILL every process of a node's group, again while any is left (at most five rounds): a dying raylet
+    may have started a worker meanwhile."""
+    for _ in range(5):
+        pids = node_processes(pgid)
+        if not pids:
+            return
+        kill_all(pids)
+        time.sleep(0.1)
+
+
 def raylet_node_id(pgid: int) -> str | None:
     """The ``--node_id`` of the raylet in process group ``pgid``. Why /proc: Ray starts its workers in
     process groups of their own, so a shard's pid does not tell which node it runs on, but the node id
@@ -177,12 +188,7 @@ class LocalRayCluster:
 
     def kill(self, node: Node) -> None:
         """Every process of the node (workers included) at once, with no chance to clean up: a machine lost."""
-        for _ in range(5):  # a dying raylet may have started a worker meanwhile: until none is left
-            pids = node_processes(node.pgid)
-            if not pids:
-                break
-            kill_all(pids)
-            time.sleep(0.1)
+        kill_group(node.pgid)
         node.process.wait(30)
 
     def close(self) -> None:
@@ -198,12 +204,7 @@ class LocalRayCluster:
             while node.alive() and time.monotonic() < deadline:
                 time.sleep(0.2)
         for node in reversed(self.nodes):  # what outlived its leader (raylet, agents, workers) goes now
-            for _ in range(5):
-                pids = node_processes(node.pgid)
-                if not pids:
-                    break
-                kill_all(pids)
-                time.sleep(0.1)
+            kill_group(node.pgid)
             node.process.wait(10)
         self.nodes.clear()
         shutil.rmtree(self.temp, ignore_errors=True)
