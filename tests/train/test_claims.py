@@ -237,3 +237,19 @@ def test_the_tokenizer_sample_reaches_every_training_domain():
         length.setdefault(task.domain, []).append(len(ids))
     mean = {d: sum(v) / len(v) for d, v in length.items()}
     assert max(mean.values()) < 2 * min(mean.values()), mean
+
+
+def test_a_capped_tokenizer_has_no_merged_token_longer_than_the_cap():
+    """`max_token_length` stops merges from folding a whole policy or tool list into a few long tokens (the
+    reason an uncapped model never reads its prompt; docs/training.md, "Why nothing transferred")."""
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("transformers")
+    from synthagent.train.tiny import MARKUP_TOKENS, SPECIAL_TOKENS, conversations, tokenized, train_tokenizer
+
+    rows = conversations(make_splits(("retail",), (), (1,), 8, 0, 0, seed=0).train)
+    uncapped, capped = train_tokenizer(rows, 2048), train_tokenizer(rows, 2048, max_token_length=8)
+    added = set(SPECIAL_TOKENS) | set(MARKUP_TOKENS)
+    assert max(len(t) for t in uncapped.get_vocab() if t not in added) > 8
+    assert max(len(t) for t in capped.get_vocab() if t not in added) <= 8
+    short, long_ = (sum(map(len, tokenized(t, rows, 8192)["input_ids"])) for t in (uncapped, capped))
+    assert long_ > short

@@ -143,3 +143,8 @@ def test_train_tiny_cli_runs_the_measured_recipe_unless_told_otherwise(tmp_path,
                                "--train-tasks", "50"])
     assert r.exit_code == 0, r.output
     assert (seen[1].train_tasks, seen[1].grpo_steps, seen[1].eval_tasks) == (50, 0, recipe.eval_tasks)
+    assert (seen[1].vocab_size, seen[1].tokenizer_max_token_length) == (recipe.vocab_size, None)
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "c"), "--vocab-size", "4096",
+                               "--tokenizer-max-token-length", "16"])
+    assert r.exit_code == 0, r.output
+    assert (seen[2].vocab_size, seen[2].tokenizer_max_token_length) == (4096, 16)

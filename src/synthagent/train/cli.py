@@ -111,6 +111,10 @@ def train_tiny(
     sft_epochs: float | None = typer.Option(None, help="SFT epochs over the gold trajectories (recipe: 1)."),
     sft_recovery: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a gold episode shows a "
                                               "slip the user corrects (recovery demonstrations) (recipe: 0.2)."),
+    vocab_size: int | None = typer.Option(None, min=600, help="Tokenizer vocabulary (recipe: 2,048; more "
+                                          "domains need more to keep episodes short)."),
+    tokenizer_max_token_length: int | None = typer.Option(None, min=1, help="Characters a merged token may have "
+                                                          "(unset: no cap; docs/training.md, \"Why nothing transferred\")."),
     seed: int = typer.Option(0),
     reward_preset: str = typer.Option("paper", "--reward-preset", help="paper | authors: the reward GRPO trains on "
                                       "and held-out episodes are scored with."),
@@ -158,7 +162,7 @@ def train_tiny(
     # unset options keep the recipe's values (TinyConfig), the ones docs/training.md measured
     given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
              "sft_recovery": sft_recovery, "sft_unconfirmed": sft_unconfirmed, "sft_rename": sft_rename,
-             "grpo_rounds": grpo_rounds}
+             "grpo_rounds": grpo_rounds, "vocab_size": vocab_size, "tokenizer_max_token_length": tokenizer_max_token_length}
     overrides |= {key: value for key, value in given.items() if value is not None}
     cfg = replace(base, **overrides)
     known = set(domain_names())

@@ -77,6 +77,9 @@ class TinyConfig:
     grpo_reward: str | None = None  # e.g. "outcome": 1 if every sub-goal is met, else 0 (the ablation)
     # tokenizer and model
     vocab_size: int = 2048
+    # characters a merged token may have (None: no cap). Uncapped, a training domain's policy and tool list
+    # become a few long tokens the model never reads, and an unseen domain's many short ones (train_tokenizer)
+    tokenizer_max_token_length: int | None = None
     hidden_size: int = 128
     num_layers: int = 4
     num_heads: int = 4
@@ -250,7 +253,7 @@ def _wrap(tok: Any) -> Any:
     return fast
 
 
-def _bpe(texts: list[str], vocab_size: int) -> Any:
+def _bpe(texts: list[str], vocab_size: int, max_token_length: int | None = None) -> Any:
     from tokenizers import (
         AddedToken,
         Regex,
@@ -273,13 +276,15 @@ def _bpe(texts: list[str], vocab_size: int) -> Any:
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  max_token_length=max_token_length)
     tok.train_from_iterator(texts, trainer=trainer)
     tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in MARKUP_TOKENS])
     return tok
 
 
-def train_tokenizer(conversations: list[dict[str, Any]], vocab_size: int, sample: int = 2000) -> Any:
+def train_tokenizer(conversations: list[dict[str, Any]], vocab_size: int, sample: int = 2000,
+                    max_token_length: int | None = None) -> Any:
     """A byte-level BPE trained on (a seeded random sample of at most `sample` of) the conversations as the
     chat template renders them: the boilerplate the merges capture is the same in every episode, so more
     text only costs rendering time.
@@ -287,11 +292,16 @@ def train_tokenizer(conversations: list[dict[str, Any]], vocab_size: int, sample
     Why random and not every k-th: training tasks rotate through their domains, so a fixed stride aliases
     with the rotation. With 12,000 tasks of four domains (stride 6) only two domains reached the tokenizer,
     and the ten-domain attempt's saw five of its ten; the others' boilerplate stayed in byte pieces and
-    their episodes came out about twice as long."""
+    their episodes came out about twice as long.
+
+    `max_token_length` caps a merged token's characters. Uncapped, merges swallow a training domain's whole
+    policy and tool list into a few long tokens (retail's system prompt, tool list and request: about 100
+    tokens), so the model never has to read them, while an unseen domain's come out in short pieces (food
+    delivery's: about 500). See TinyConfig.tokenizer_max_token_length."""
     bootstrap = _wrap(_bpe(["bootstrap"], 300))
     chosen = conversations if len(conversations) <= sample else random.Random(0).sample(conversations, sample)
     texts = [bootstrap.apply_chat_template(c["messages"], tools=c["tools"], tokenize=False) for c in chosen]
-    return _wrap(_bpe(texts, vocab_size))
+    return _wrap(_bpe(texts, vocab_size, max_token_length))
 
 
 def tiny_qwen3(tokenizer: Any, cfg: TinyConfig) -> Any:
@@ -624,7 +634,7 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
     rows = conversations(train, cfg.seed, cfg.sft_recovery, cfg.sft_unconfirmed, cfg.sft_rename)
     log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.levels()}), "
         f"{len(unseen)} of unseen domains ({', '.join(cfg.heldout_domains) or 'none'})")
-    tokenizer = train_tokenizer(rows, cfg.vocab_size)
+    tokenizer = train_tokenizer(rows, cfg.vocab_size, max_token_length=cfg.tokenizer_max_token_length)
     model = tiny_qwen3(tokenizer, cfg)
     report = TinyReport(config=asdict(cfg), tasks={"train": len(train), "held_out": len(held),
                                                    "held_out_unseen": len(unseen)},

@@ -1,0 +1,60 @@
+"""Does a `train tiny` checkpoint start an episode the way it was taught, in each domain? (issue 20, transfer)
+
+For a few tasks of each domain, renders the system prompt, tool list and the user's request as the policy
+sees them, and prints the prompt's length in tokens and the probability the model gives to `<tool_call>` as
+its first token (every gold episode starts with a tool call), with the token it ranks first. A model that
+acts as an agent only in its training domains shows it here before any episode is played: in the run that
+made us look (four training domains, food_delivery unseen), the first token was `<tool_call>` with
+probability 1.000 in the training domains and at most 0.004 in the unseen ones, whose prompts were five to
+seven times as long in tokens (docs/training.md, "Why nothing transferred").
+
+Run: `python bench/first_action.py RUN/model-sft --domains retail,hotel,food_delivery [--tasks 10]`
+Needs the `train` extra. Not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see synthagent.train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path, help="a folder with a model and its tokenizer (model-sft, model)")
+    parser.add_argument("--domains", required=True, help="comma-separated procedural domains")
+    parser.add_argument("--tasks", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=77, help="generator seed of the tasks")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    import torch
+
+    from synthagent.train.splits import procedural_tasks
+    from synthagent.train.tiny import conversations, load_checkpoint
+
+    torch.set_num_threads(1)
+    model, tokenizer = load_checkpoint(args.checkpoint)
+    tool_call = tokenizer.convert_tokens_to_ids("<tool_call>")
+    print(f"{'domain':<16} {'prompt tokens':>13} {'P(<tool_call>) median':>22} {'min':>6}  most likely first tokens")
+    for domain in args.domains.split(","):
+        rows = conversations(procedural_tasks((domain,), (1,), args.tasks, args.seed))
+        lengths, probabilities, firsts = [], [], []
+        for row in rows:
+            ids = tokenizer.apply_chat_template(row["messages"][:2], tools=row["tools"], add_generation_prompt=True,
+                                                return_tensors="pt", return_dict=True)["input_ids"]
+            with torch.no_grad():
+                p = model(ids).logits[0, -1].softmax(-1)
+            lengths.append(ids.shape[1])
+            probabilities.append(p[tool_call].item())
+            firsts.append(tokenizer.decode([int(p.argmax())]))
+        common = sorted(set(firsts), key=firsts.count, reverse=True)[:3]
+        print(f"{domain:<16} {statistics.median(lengths):>13.0f} {statistics.median(probabilities):>22.3f} "
+              f"{min(probabilities):>6.3f}  {', '.join(repr(t) for t in common)}")
+
+
+if __name__ == "__main__":
+    main()
