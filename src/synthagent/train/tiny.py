@@ -154,7 +154,8 @@ class TinyConfig:
         without the user's confirmation (a behaviour gap SFT leaves and the rubric reward can close), and GRPO
         in two rounds that drop zero-spread tasks. A ten-domain version (TRANSFER_TRAIN_DOMAINS, hotel and
         library held out) did not leave the SFT loss plateau in the time a run has on this machine (measured
-        in the docs), so the held-out domain is a near one: it shares four of its seven tool names with retail."""
+        in the docs, with a tokenizer that, by a since-fixed sampling bug, had seen five of the ten domains),
+        so the held-out domain is a near one: it shares four of its seven tool names with retail."""
         return cls(domains=("retail",), heldout_domains=("food_delivery",), difficulties=(1,), train_tasks=16000,
                    eval_tasks=300, eval_unseen_tasks=300, eval_before_sft=False, sft_unconfirmed=0.5,
                    grpo_steps=80, grpo_rounds=2, grpo_tasks=400)
@@ -292,7 +293,7 @@ def train_tokenizer(conversations: list[dict[str, Any]], vocab_size: int, sample
     Why random and not every k-th: training tasks rotate through their domains, so a fixed stride aliases
     with the rotation. With 12,000 tasks of four domains (stride 6) only two domains reached the tokenizer,
     and the ten-domain attempt's saw five of its ten; the others' boilerplate stayed in byte pieces and
-    their episodes came out about twice as long.
+    their episodes came out several times as long.
 
     `max_token_length` caps a merged token's characters. Uncapped, merges swallow a training domain's whole
     policy and tool list into a few long tokens (retail's system prompt, tool list and request: about 100
