@@ -4,11 +4,11 @@ For a few tasks of each domain, renders the system prompt, tool list and the use
 sees them, and prints the prompt's length in tokens, the probability the model gives to `<tool_call>` as
 its first token (every gold episode starts with a tool call), the token it ranks first, and, decoding
 greedily, the share of first turns that call a tool of that domain's list (`ask_user` included) and the
-share that call the gold episode's first tool. A model that
-acts as an agent only in its training domains shows it here before any episode is played: in the run that
-made us look (four training domains, food_delivery unseen), the first token was `<tool_call>` with
-probability 1.000 in the training domains and at most 0.004 in the unseen ones, whose prompts were five to
-seven times as long in tokens (docs/training.md, "Why nothing transferred").
+share that call the gold episode's first tool. A model that acts as an agent only in its training domains
+shows it here before any episode is played: in the run that made us look (four training domains,
+food_delivery unseen), the first token was `<tool_call>` with probability 1.000 in the training domains
+and at most 0.004 in the unseen ones, whose prompts were five to seven times as long in tokens
+(docs/training.md, "Why nothing transferred").
 
 Run: `python bench/first_action.py RUN/model-sft --domains retail,hotel,food_delivery [--tasks 10]`
 Needs the `train` extra. Not a timed test.
@@ -52,7 +52,6 @@ def main() -> None:
                                                 return_tensors="pt", return_dict=True)["input_ids"]
             with torch.no_grad():
                 p = model(ids).logits[0, -1].softmax(-1)
-            with torch.no_grad():
                 turn = tokenizer.decode(model.generate(ids, max_new_tokens=48, do_sample=False)[0, ids.shape[1]:])
             called = re.search(r'"name":\s*"([^"]+)"', turn)
             names = {tool["function"]["name"] for tool in row["tools"]}
