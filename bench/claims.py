@@ -115,9 +115,13 @@ def main() -> None:
         print("\nablation | seed | zero-spread share | within-group reward variance | training reward first→last 10 "
               "| held-out success after | gain over SFT (paired)")
         per_arm: dict[str, list[float]] = {}
+        counted: set[tuple[str, str]] = set()  # arms of one run split over folders each carry its own GRPO
         for folder in ablations:
             summary = json.loads((folder / "ablation.json").read_text())
             for name, arm in summary["arms"].items():
+                if (summary["run"], name) in counted:
+                    continue
+                counted.add((summary["run"], name))
                 g = arm.get("gain") or {}
                 ends = arm.get("training_reward_first_last") or ("—", "—")
                 print(f"{arm['arm']} | {summary['seed']} | {arm['zero_spread_share']} | {arm['group_variance']} | "
@@ -192,8 +196,9 @@ def write_plots(folder: Path, runs: list[Path], ablations: list[Path]) -> None:
         summary = json.loads((ablation / "ablation.json").read_text())
         run = Path(summary["run"])
         own = reports.get(run) or (json.loads((run / "report.json").read_text()) if (run / "report.json").exists() else {})
-        if own.get("grpo") and not (ablation / "under-rubric.json").exists():
-            arms.append((f"under-rubric (the run's own GRPO), seed {summary['seed']}", own["grpo"]))
+        label = f"under-rubric (the run's own GRPO), seed {summary['seed']}"
+        if own.get("grpo") and not (ablation / "under-rubric.json").exists() and label not in dict(arms):
+            arms.append((label, own["grpo"]))
         for name in summary["arms"]:
             if (ablation / f"{name}.json").exists():
                 arms.append((f"{name}, seed {summary['seed']}", json.loads((ablation / f"{name}.json").read_text())["grpo"]))
