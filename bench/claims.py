@@ -192,13 +192,14 @@ def write_plots(folder: Path, runs: list[Path], ablations: list[Path]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     reports = {run: json.loads((run / "report.json").read_text()) for run in runs}
     arms: list[tuple[str, dict]] = []
+    plotted_own: set[Path] = set()
     for ablation in ablations:
         summary = json.loads((ablation / "ablation.json").read_text())
         run = Path(summary["run"])
         own = reports.get(run) or (json.loads((run / "report.json").read_text()) if (run / "report.json").exists() else {})
-        label = f"under-rubric (the run's own GRPO), seed {summary['seed']}"
-        if own.get("grpo") and not (ablation / "under-rubric.json").exists() and label not in dict(arms):
-            arms.append((label, own["grpo"]))
+        if own.get("grpo") and not (ablation / "under-rubric.json").exists() and run not in plotted_own:
+            plotted_own.add(run)  # arms of one run split over folders each carry its own GRPO
+            arms.append((f"under-rubric (the run's own GRPO), seed {summary['seed']}", own["grpo"]))
         for name in summary["arms"]:
             if (ablation / f"{name}.json").exists():
                 arms.append((f"{name}, seed {summary['seed']}", json.loads((ablation / f"{name}.json").read_text())["grpo"]))
