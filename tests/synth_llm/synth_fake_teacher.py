@@ -135,6 +135,10 @@ def stage_b(prompt: str, tries: int) -> str:
     instruction = f"Could you help me sort out a {topic} matter I have been putting off?"
     if 7 <= h < 10:
         instruction = f"Could you help me with {topic} record {f['ref']}?"
+    if persona.endswith("!"):
+        # a near-duplicate persona's mark: the same words (the dedup gate ignores punctuation), but no request
+        # body the twins share, so which twin meets a count-keyed transient fault never depends on scheduling
+        instruction = instruction[:-1] + "!"
     background = (f"You are {persona}. The record reference is {f['ref']}, the new date is {f['date']} and your "
                   f"name is {f['name']}. You prefer short answers.")
     ledger = [{"name": "record_ref", "value": f["ref"], "description": "record reference", "required": True,

@@ -58,9 +58,10 @@ def local_ray() -> Iterator[Any]:
 def make_config(tmp: Path, server: FakeOpenAIServer) -> LLMConfig:
     path = tmp / f"llm-{server.port}.yaml"
     # a roomy timeout: the first calls of freshly started Ray workers must not time out on a busy machine. A
-    # timed-out call is retried, which changes the fake's fault draws and so the usage the files record; at 5 s
-    # one clean-clone CI run (2026-12-05, the whole suite) failed on exactly that difference, likely this cause
-    # (not confirmed). No fault here hangs (FAULTS leaves out "timeout"), so a long timeout costs nothing.
+    # timed-out call is retried, which changes the fake's fault draws and so the usage the files record. No
+    # fault here hangs (FAULTS leaves out "timeout"), so a long timeout costs nothing. (Two CI runs on
+    # 2026-12-05 failed on such a usage difference; the cause was near-duplicate twins sending one shared
+    # request body, whose fault went to whichever twin ran first: see the pipeline test of that name.)
     path.write_text(fake.config_yaml(server.base_url, timeout_s=30.0))
     return load_config(path)
 
