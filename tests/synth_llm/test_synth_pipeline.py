@@ -352,3 +352,25 @@ def test_near_duplicate_personas_share_no_request_body(tmp_path: Path) -> None:
         run(make_config(tmp_path, server, timeout_s=30.0), [original, twin], both)
     _, rejected = outputs(both)
     assert [r.kind for r in rejected] == ["near_duplicate"]
+
+
+def test_a_budget_stop_anywhere_in_stage_d_leaves_the_unit_unfinished(tmp_path: Path) -> None:
+    """Wherever the budget runs out (here at every 5% of the whole run's tokens), a unit whose stage D it
+    cuts is left unfinished, never discarded for a "fault" run: the runtime turns the spent budget inside
+    the LLM user or tools into a fault episode, which stage D judged as a failed teacher run until
+    `FailureWatch`. The resumed run then writes the reference files."""
+    personas = fake.persona_mix(8, duplicates=0)
+    with FakeOpenAIServer(fake.responder) as server:
+        config = make_config(tmp_path, server, timeout_s=10.0)
+        reference = run(config, personas, tmp_path / "ref", SynthOptions(concurrency=2, max_turns=10))
+        total = reference["session"]["tokens_spent"]
+        for percent in range(40, 100, 5):
+            out = tmp_path / str(percent)
+            stopped = run(config.model_copy(update={"token_budget": total * percent // 100}), personas, out,
+                          SynthOptions(concurrency=2, max_turns=10))
+            assert stopped["stopped"] == "budget", percent
+            faulted = [r.reason for r in outputs(out)[1] if "fault" in r.reason]
+            assert not faulted, (percent, faulted)
+            assert run(config, personas, out, SynthOptions(concurrency=2, max_turns=10))["complete"]
+            for name in ("tasks.jsonl", "rejected.jsonl"):
+                assert (out / name).read_text() == (tmp_path / "ref" / name).read_text(), (percent, name)

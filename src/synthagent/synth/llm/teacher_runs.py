@@ -31,16 +31,43 @@ DEFAULT_MAX_TURNS = 16
 TOOL_CONTEXT_CAP = 40
 
 
+class FailureWatch:
+    """A view of the client that remembers the endpoint failures (a call that failed for good, a spent
+    budget) of everything in a run: the teacher as the agent, the LLM user and the LLM tools. The runtime
+    turns each into a ``fault`` episode so that a trainer can leave it unscored; stage D must not judge
+    such a run either, or a spent budget or a server that is down becomes the task's discard, written as
+    final, and a resumed run never redoes it (seen: "run 3: fault" in a unit whose run 3 the budget cut)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.failures: list[BaseException] = []
+
+    async def chat(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._client.chat(*args, **kwargs)
+        except (LLMCallError, BudgetExceeded) as exc:
+            self.failures.append(exc)
+            raise
+
+    def cause(self, trajectory: Trajectory) -> BaseException | None:
+        """Why the run ended in a fault, when an endpoint failure did it: a spent budget first (the unit
+        stops and resumes), else the last failed call (a unit error). None for a run that ended otherwise,
+        or in a fault no call raised (a simulator that answered empty after its retries)."""
+        if trajectory.fault is None or not self.failures:
+            return None
+        return next((f for f in self.failures if isinstance(f, BudgetExceeded)), self.failures[-1])
+
+    def __getattr__(self, name: str) -> Any:  # config, usage... for code that inspects the client
+        return getattr(self._client, name)
+
+
 class TeacherPolicy:
-    """The teacher as the agent (role "teacher"). Endpoint failures are remembered and re-raised by the
-    stage after the episode: the runtime turns a failing policy into an ``error`` episode, which must not
-    become a discard when the real cause is a server that is down or a spent budget."""
+    """The teacher as the agent (role "teacher"), through the run's `FailureWatch`."""
 
     name = "teacher"
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        self.failures: list[BaseException] = []
 
     def session(self, task: Task, seed: int) -> "_TeacherSession":
         return _TeacherSession(self, task, seed)
@@ -51,13 +78,9 @@ class _TeacherSession:
         self.policy, self.task, self.seed = policy, task, seed
 
     async def act(self, messages: list[Message], tools: list[dict[str, Any]]) -> Message:
-        try:
-            result = await self.policy.client.chat("teacher", [m.openai() for m in messages], tools or None,
-                                                   cache_salt=f"{self.task.id}:D:{self.seed}",
-                                                   stage=STAGE_LABELS["D"])
-        except (LLMCallError, BudgetExceeded) as exc:
-            self.policy.failures.append(exc)
-            raise
+        result = await self.policy.client.chat("teacher", [m.openai() for m in messages], tools or None,
+                                               cache_salt=f"{self.task.id}:D:{self.seed}",
+                                               stage=STAGE_LABELS["D"])
         return to_message(result.text, result.tool_calls)
 
 
@@ -93,14 +116,17 @@ async def solve(client: Any, task: Task, *, runs: int = DEFAULT_RUNS, max_turns:
     least one tool call that worked, see `summarize_run`)."""
     if mocks_dir is not None:
         reset_mapping(mocks_dir, task.id)
-    user = LLMUser(client, stage="D.user")
-    tools = LLMToolBackend(client, mocks_dir, tool_cap, stage="D.tool")
-    policy = TeacherPolicy(client)
+    watch = FailureWatch(client)
+    user = LLMUser(watch, stage="D.user")
+    tools = LLMToolBackend(watch, mocks_dir, tool_cap, stage="D.tool")
+    policy = TeacherPolicy(watch)
     trajectories: list[Trajectory] = []
     for run in range(runs):
+        watch.failures.clear()
         trajectory = await run_episode(task, policy, user, tools, seed=run, sample=run, max_turns=max_turns)
-        if policy.failures:
-            raise policy.failures[0]
+        cause = watch.cause(trajectory)
+        if cause is not None:
+            raise cause
         trajectories.append(trajectory)
     if not any(summarize_run(t).usable for t in trajectories):
         ends = ", ".join(f"run {i + 1}: {describe_end(t)}" for i, t in enumerate(trajectories))
