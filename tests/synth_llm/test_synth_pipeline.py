@@ -337,8 +337,8 @@ def test_ray_backend_without_ray_says_how_to_install_it(tmp_path: Path, monkeypa
 def test_near_duplicate_personas_share_no_request_body(tmp_path: Path) -> None:
     """The twins ``persona_mix`` adds must reach the dedup gate as near-duplicates, yet never send the same
     request: the fake server keys its transient faults on how often it has seen a body, so a shared body's
-    fault lands on whichever twin the scheduler runs first. That made the usage recorded in the real-Ray test's
-    files differ from the reference run's in one CI run (2026-12-05)."""
+    fault would land on whichever twin the scheduler runs first, and the usage the files record would depend
+    on scheduling (found while chasing the real-Ray test's CI failure of 2026-12-05, whose cause was another)."""
     original, twin = fake.persona_mix(4, duplicates=1)[0], fake.persona_mix(4, duplicates=1)[-1]
     assert fake.words_of(original) == fake.words_of(twin) and original != twin
     bodies = []

@@ -60,8 +60,9 @@ def make_config(tmp: Path, server: FakeOpenAIServer) -> LLMConfig:
     # a roomy timeout: the first calls of freshly started Ray workers must not time out on a busy machine. A
     # timed-out call is retried, which changes the fake's fault draws and so the usage the files record. No
     # fault here hangs (FAULTS leaves out "timeout"), so a long timeout costs nothing. (Two CI runs on
-    # 2026-12-05 failed on such a usage difference; the cause was near-duplicate twins sending one shared
-    # request body, whose fault went to whichever twin ran first: see the pipeline test of that name.)
+    # 2026-12-05 failed on a usage difference in one record; the cause was not the timeout but a bug in stage
+    # D, which kept a run that the budget stop cut as finished: see the pipeline test
+    # `test_a_budget_stop_anywhere_in_stage_d_leaves_the_unit_unfinished`.)
     path.write_text(fake.config_yaml(server.base_url, timeout_s=30.0))
     return load_config(path)
 
