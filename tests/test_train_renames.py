@@ -7,7 +7,9 @@ import random
 import re
 
 from synthagent.sim.tool_protocol import ASK_USER
-from synthagent.train.renames import identifiers, rename_map, rename_row, verbs_of
+import pytest
+
+from synthagent.train.renames import identifiers, registered_prefixes, rename_map, rename_row, verbs_of
 from synthagent.train.splits import procedural_tasks
 from synthagent.train.tiny import conversations
 
@@ -71,3 +73,36 @@ def test_verbs_id_and_the_ask_tool_stay_and_the_made_up_words_are_not_held_out_w
 def test_rename_zero_leaves_the_demonstrations_byte_identical():
     tasks = procedural_tasks(("bank",), (1,), 5, seed=4)
     assert json.dumps(conversations(tasks, seed=0)) == json.dumps(conversations(tasks, seed=0, rename=0.0))
+
+
+def test_scope_all_renames_single_word_keys_and_id_prefixes_consistently():
+    tasks = procedural_tasks(("hotel", "bank"), (1,), 12, seed=5)
+    plain = conversations(tasks, seed=0)
+    renamed = conversations(tasks, seed=0, rename=1.0, rename_scope="all")
+    known = registered_prefixes()
+    for before, after in zip(plain, renamed):
+        schemas = {t["function"]["name"]: set(t["function"]["parameters"]["properties"]) for t in after["tools"]}
+        assert schemas[ASK_USER] == {"question"}
+        old_keys = {k for t in before["tools"] if t["function"]["name"] != ASK_USER
+                    for k in t["function"]["parameters"]["properties"]}
+        new_keys = {k for name, keys in schemas.items() if name != ASK_USER for k in keys}
+        assert not old_keys & new_keys, old_keys & new_keys  # `email`, `reason` … are gone as keys
+        for name, args in _calls(after):
+            assert name in schemas and set(args) <= schemas[name], (name, args)
+        old_ids = re.findall(r"\b([A-Z]{2,3})-(N?\d{5,6})\b", json.dumps(before["messages"]))
+        new_ids = re.findall(r"\b([A-Z]{2,3})-(N?\d{5,6})\b", json.dumps(after["messages"]))
+        assert [d for _, d in old_ids] == [d for _, d in new_ids]  # the digits stay, in place
+        pairs = set(zip((p for p, _ in old_ids), (p for p, _ in new_ids)))
+        assert len({old for old, _ in pairs}) == len(pairs) == len({new for _, new in pairs})  # one to one
+        assert not {new for _, new in pairs} & known  # no registered domain's prefix, held-out ones included
+        assert old_ids
+
+
+def test_scope_names_is_the_old_rename_and_an_unknown_scope_is_refused():
+    tasks = procedural_tasks(("retail",), (1,), 6, seed=6)
+    for row in conversations(tasks, seed=0):
+        assert rename_row(row, random.Random(3), "names") == rename_row(row, random.Random(3))
+        names, everything = identifiers(row["tools"]), identifiers(row["tools"], "all")
+        assert {"reason", "campaign"} & everything and not {"reason", "campaign"} & names and names < everything
+    with pytest.raises(ValueError, match="rename scope"):
+        identifiers(conversations(tasks, seed=0)[0]["tools"], "everything")

@@ -148,3 +148,9 @@ def test_train_tiny_cli_runs_the_measured_recipe_unless_told_otherwise(tmp_path,
                                "--tokenizer-max-token-length", "16"])
     assert r.exit_code == 0, r.output
     assert (seen[2].vocab_size, seen[2].tokenizer_max_token_length) == (4096, 16)
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "d"), "--sft-rename", "0.8",
+                               "--sft-rename-scope", "all"])
+    assert r.exit_code == 0, r.output
+    assert (seen[3].sft_rename, seen[3].sft_rename_scope, seen[0].sft_rename_scope) == (0.8, "all", "names")
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "e"), "--sft-rename-scope", "words"])
+    assert r.exit_code != 0 and "--sft-rename-scope" in r.output and len(seen) == 4

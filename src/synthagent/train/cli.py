@@ -104,6 +104,8 @@ def train_tiny(
                                                  "skips the user's confirmation (noisy demonstrations)."),
     sft_rename: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a gold episode's tool "
                                             "names and argument keys get made-up domain words (train/renames.py)."),
+    sft_rename_scope: str | None = typer.Option(None, help="What a rename changes: names (tool names and keys with "
+                                                "an underscore) | all (also single-word keys and ID prefixes)."),
     grpo_rounds: int | None = typer.Option(None, min=1, help="GRPO rounds; after each, zero-spread tasks leave."),
     train_tasks: int | None = typer.Option(None, min=1, help="Training tasks (difficulty 1) (recipe: 16,000)."),
     eval_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks (recipe: 300)."),
@@ -133,6 +135,10 @@ def train_tiny(
         raise
     from dataclasses import replace
 
+    from synthagent.train.renames import SCOPES
+
+    if sft_rename_scope is not None and sft_rename_scope not in SCOPES:
+        fail(f"--sft-rename-scope: expected one of {', '.join(SCOPES)}, got {sft_rename_scope!r}")
     if recipe not in ("retail", "transfer"):
         fail(f"--recipe: expected retail or transfer, got {recipe!r}")
     if recipe == "transfer":
@@ -162,6 +168,7 @@ def train_tiny(
     # unset options keep the recipe's values (TinyConfig), the ones docs/training.md measured
     given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
              "sft_recovery": sft_recovery, "sft_unconfirmed": sft_unconfirmed, "sft_rename": sft_rename,
+             "sft_rename_scope": sft_rename_scope,
              "grpo_rounds": grpo_rounds, "vocab_size": vocab_size, "tokenizer_max_token_length": tokenizer_max_token_length}
     overrides |= {key: value for key, value in given.items() if value is not None}
     cfg = replace(base, **overrides)

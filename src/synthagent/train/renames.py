@@ -17,17 +17,30 @@ and `id`/`new` stay, so `get_reservation` becomes `get_brelox` and `reservation_
 a whole word wherever it appears: the policy text, the tool schemas, the calls, the tool results and the
 agent's confirmation questions. Single words (`email`, `hotel`) are left alone, since they also occur in
 ordinary sentences.
+
+Scope "all" goes further, for what a longer pilot showed a model memorises instead of reading (docs/training.md):
+an unseen domain's `verify_customer` took retail's or bank's argument keys (`zip_code`, `phone`) in place of
+its own (`email`), and its IDs took a training domain's prefix (`NB-246357` for `DB-246357`). With scope
+"all", single-word argument keys (`email`, `reason`; not `ask_user`'s `question`) are renamed too, as whole
+words everywhere, so the user's "my kobad address" still names the `kobad` key; and every ID's letter prefix
+(`CU-919995`, `OR-N00001`) becomes made-up capitals, the same prefix the same capitals, never a registered
+domain's prefix. An ID is then right only if it is copied from the conversation.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
+from functools import lru_cache
 from typing import Any
 
 from synthagent.sim.tool_protocol import ASK_USER
 
 KEPT_PARTS = frozenset({"id", "new"})
+SCOPES = ("names", "all")
+_ID = re.compile(r"\b([A-Z]{2,3})-(N?\d{5,6})\b")
+_CAPITALS = "ABCDEFGHJKLMNPRSTVWXZ"
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"
 
@@ -43,15 +56,43 @@ def verbs_of(tool_names: list[str]) -> frozenset[str]:
     return KEPT_PARTS | {name.split("_", 1)[0] for name in tool_names if "_" in name}
 
 
-def identifiers(tools: list[dict[str, Any]]) -> set[str]:
-    """The episode's tool names and argument keys that contain an underscore (the renameable identifiers),
-    except the protocol's own `ask_user` tool, which every domain has under that name."""
+def identifiers(tools: list[dict[str, Any]], scope: str = "names") -> set[str]:
+    """The episode's renameable identifiers: tool names and argument keys that contain an underscore, and with
+    scope "all" single-word argument keys as well; never the protocol's own `ask_user` tool or its arguments,
+    which every domain has under those names."""
+    if scope not in SCOPES:
+        raise ValueError(f"rename scope: expected one of {', '.join(SCOPES)}, got {scope!r}")
     found: set[str] = set()
     for tool in tools:
         function = tool.get("function", tool)
+        if function["name"] == ASK_USER:
+            continue
         found.add(function["name"])
         found.update((function.get("parameters") or {}).get("properties", {}))
-    return {name for name in found if "_" in name} - {ASK_USER}
+    if scope == "all":
+        return found
+    return {name for name in found if "_" in name}
+
+
+@lru_cache(maxsize=1)
+def registered_prefixes() -> frozenset[str]:
+    """Every registered domain's ID prefixes: a made-up prefix is none of them (held-out domains included)."""
+    from synthagent.worlds.registry import all_domains
+
+    return frozenset(e.id_prefix for d in all_domains().values() for e in d.entities.values())
+
+
+def prefix_map(prefixes: set[str], rng: random.Random) -> dict[str, str]:
+    """ID prefix → made-up capitals of two or three letters, one to one, none a registered domain's prefix."""
+    taken = set(registered_prefixes())
+    out: dict[str, str] = {}
+    for prefix in sorted(prefixes):
+        new = ""
+        while not new or new in taken:
+            new = "".join(rng.choice(_CAPITALS) for _ in range(rng.choice((2, 3))))
+        taken.add(new)
+        out[prefix] = new
+    return out
 
 
 def rename_map(names: set[str], kept: frozenset[str], rng: random.Random) -> dict[str, str]:
@@ -67,19 +108,31 @@ def rename_map(names: set[str], kept: frozenset[str], rng: random.Random) -> dic
     return {name: "_".join(words.get(p, p) for p in name.split("_")) for name in sorted(names)}
 
 
-def rename_row(row: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """The SFT row (messages, tools, …) with its identifiers renamed everywhere (see the module docstring).
-    The row's other keys are kept as they are; a row with nothing to rename comes back unchanged."""
-    names = identifiers(row["tools"])
+def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names") -> dict[str, Any]:
+    """The SFT row (messages, tools, …) with its identifiers renamed everywhere (see the module docstring);
+    with scope "all" its single-word argument keys and ID prefixes too. The row's other keys are kept as they
+    are; a row with nothing to rename comes back unchanged."""
+    names = identifiers(row["tools"], scope)
     kept = verbs_of([tool.get("function", tool)["name"] for tool in row["tools"]])
     mapping = {old: new for old, new in rename_map(names, kept, rng).items() if old != new}
-    if not mapping:
+    prefixes: dict[str, str] = {}
+    if scope == "all":
+        prefixes = prefix_map({m.group(1) for m in _ID.finditer(json.dumps(row["messages"]))}, rng)
+    if not mapping and not prefixes:
         return row
-    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)) + r")\b")
+    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)) + r")\b"
+                         ) if mapping else None
+
+    def substitute(text: str) -> str:
+        if pattern is not None:
+            text = pattern.sub(lambda m: mapping[m.group(1)], text)
+        if prefixes:
+            text = _ID.sub(lambda m: f"{prefixes.get(m.group(1), m.group(1))}-{m.group(2)}", text)
+        return text
 
     def walk(value: Any) -> Any:
         if isinstance(value, str):
-            return pattern.sub(lambda m: mapping[m.group(1)], value)
+            return substitute(value)
         if isinstance(value, list):
             return [walk(v) for v in value]
         if isinstance(value, dict):

@@ -112,6 +112,9 @@ class TinyConfig:
     # probability that a gold episode's tool names and argument keys get made-up domain words (train/renames.py):
     # practice in reading names off the tool list, which a domain never seen in training needs
     sft_rename: float = 0.0
+    # what a rename changes: "names" (tool names and keys with an underscore) or "all" (also single-word keys and
+    # ID prefixes: what an unseen domain's episodes showed the model memorising; train/renames.py)
+    sft_rename_scope: str = "names"
     # GRPO
     grpo_steps: int = 80
     grpo_generations: int = 8
@@ -196,7 +199,7 @@ def make_splits(cfg: TinyConfig) -> Splits:
 
 
 def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, unconfirmed: float = 0.0,
-                  rename: float = 0.0) -> list[dict[str, Any]]:
+                  rename: float = 0.0, rename_scope: str = "names") -> list[dict[str, Any]]:
     """Gold trajectories in the tool-only protocol, arguments as objects (the template `tojson`s them); each
     episode has its own user seed, so every way the scripted user words a reveal is in the data. With
     probability `recovery` an episode first proposes its change with one slipped detail that the user
@@ -204,7 +207,8 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
     out of the loss. With probability `unconfirmed` an episode whose plan confirms a change skips the
     confirmation (`splits.unconfirmed`): a noisy demonstration, kept in the loss. With probability `rename`
     an episode's domain words in tool names and argument keys become made-up words (`train/renames.py`), so
-    the tool list is the only place to read them from, as in a domain never seen."""
+    the tool list is the only place to read them from, as in a domain never seen; `rename_scope` "all" also
+    renames single-word keys and ID prefixes."""
     from synthagent.exports.sft import gold_trajectories
     from synthagent.train.splits import has_confirmation, unconfirmed as skip_confirmation
     from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
@@ -227,7 +231,7 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
         if rename > 0:
             draw = random.Random(derive_seed(seed, "rename", task.id))
             if draw.random() < rename:
-                row = rename_row(row, draw)
+                row = rename_row(row, draw, rename_scope)
         rows.append(row)
     return rows
 
@@ -632,7 +636,7 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
 
     splits = make_splits(cfg)
     train, held, unseen = splits.train, splits.held_seen, splits.held_unseen
-    rows = conversations(train, cfg.seed, cfg.sft_recovery, cfg.sft_unconfirmed, cfg.sft_rename)
+    rows = conversations(train, cfg.seed, cfg.sft_recovery, cfg.sft_unconfirmed, cfg.sft_rename, cfg.sft_rename_scope)
     log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.levels()}), "
         f"{len(unseen)} of unseen domains ({', '.join(cfg.heldout_domains) or 'none'})")
     tokenizer = train_tokenizer(rows, cfg.vocab_size, max_token_length=cfg.tokenizer_max_token_length)
