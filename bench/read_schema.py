@@ -1,0 +1,98 @@
+"""Can a `train tiny` checkpoint read a tool call off the tool list? (issue 20, transfer)
+
+Every unseen-domain episode of the transfer pilots failed at its first real tool call: a training domain's
+argument keys or ID prefix, or a name misspelt (docs/training.md). This isolates that one step. For each
+gold episode it feeds the gold conversation up to the first call of a domain tool (`ask_user` turns
+included), lets the model write that turn greedily, and compares it with the gold call: the tool name, the
+set of argument keys, and the whole call (name, keys and values). It does so on the real episode and on
+the same episode renamed with scope "all" (`train/renames.py`: made-up tool and key words, made-up ID
+prefixes), where nothing can come from memory and everything must be read or copied from the context.
+
+Run: `python bench/read_schema.py RUN/model --domains hotel,food_delivery [--tasks 30]`
+Needs the `train` extra. Not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see synthagent.train
+
+
+def first_domain_call(row: dict) -> int | None:
+    """Index of the first assistant message that calls a tool other than `ask_user`, or None."""
+    from synthagent.sim.tool_protocol import ASK_USER
+
+    for i, message in enumerate(row["messages"]):
+        calls = message.get("tool_calls") or []
+        if message["role"] == "assistant" and calls and calls[0]["function"]["name"] != ASK_USER:
+            return i
+    return None
+
+
+def parse_call(text: str) -> tuple[str, dict] | None:
+    """(name, arguments) of the first `<tool_call>` JSON in a generated turn, or None if there is none."""
+    found = re.search(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", text, re.S)
+    try:
+        call = json.loads(found.group(1)) if found else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(call, dict) or not isinstance(call.get("arguments"), dict):
+        return None
+    return str(call.get("name")), call["arguments"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path, help="a folder with a model and its tokenizer (model-sft, model)")
+    parser.add_argument("--domains", required=True, help="comma-separated procedural domains")
+    parser.add_argument("--tasks", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=77, help="generator seed of the tasks")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    import torch
+
+    from synthagent.train.renames import rename_row
+    from synthagent.train.splits import procedural_tasks
+    from synthagent.train.tiny import conversations, load_checkpoint
+
+    torch.set_num_threads(1)
+    model, tokenizer = load_checkpoint(args.checkpoint)
+    print(f"{'domain':<16} {'episodes':>8}  {'real: name':>10} {'keys':>5} {'call':>5}  {'renamed: name':>13} "
+          f"{'keys':>5} {'call':>5}")
+    for domain in args.domains.split(","):
+        rows = conversations(procedural_tasks((domain,), (1,), args.tasks, args.seed))
+        counts = {"real": [0, 0, 0], "renamed": [0, 0, 0]}
+        used = 0
+        for n, row in enumerate(rows):
+            if first_domain_call(row) is None:
+                continue
+            used += 1
+            for form, case in (("real", row), ("renamed", rename_row(row, random.Random(n), "all"))):
+                at = first_domain_call(case)
+                ids = tokenizer.apply_chat_template(case["messages"][:at], tools=case["tools"],
+                                                    add_generation_prompt=True, return_tensors="pt",
+                                                    return_dict=True)["input_ids"]
+                with torch.no_grad():
+                    out = model.generate(ids, max_new_tokens=96, do_sample=False)
+                got = parse_call(tokenizer.decode(out[0, ids.shape[1]:]))
+                gold = case["messages"][at]["tool_calls"][0]["function"]
+                if got is None:
+                    continue
+                name, arguments = got
+                counts[form][0] += name == gold["name"]
+                counts[form][1] += set(arguments) == set(gold["arguments"])
+                counts[form][2] += name == gold["name"] and arguments == gold["arguments"]
+        share = {form: [c / max(used, 1) for c in values] for form, values in counts.items()}
+        print(f"{domain:<16} {used:>8}  {share['real'][0]:>10.2f} {share['real'][1]:>5.2f} {share['real'][2]:>5.2f}  "
+              f"{share['renamed'][0]:>13.2f} {share['renamed'][1]:>5.2f} {share['renamed'][2]:>5.2f}")
+
+
+if __name__ == "__main__":
+    main()
