@@ -19,17 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import warnings
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see synthagent.train
 
-ID = re.compile(r"\b([A-Z]{2,3})-(N?\d{5,6})\b")
-
-
 def id_counts(messages: list) -> tuple[int, int, int]:
     """(IDs the agent wrote into tool arguments, exact copies of an ID seen before, right digits wrong prefix)."""
+    from synthagent.train.renames import ID_PATTERN as ID
+
     seen: set[tuple[str, str]] = set()
     written = exact = prefix = 0
     for message in messages:

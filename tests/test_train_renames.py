@@ -6,9 +6,9 @@ import json
 import random
 import re
 
-from synthagent.sim.tool_protocol import ASK_USER
 import pytest
 
+from synthagent.sim.tool_protocol import ASK_USER
 from synthagent.train.renames import identifiers, registered_prefixes, rename_map, rename_row, verbs_of
 from synthagent.train.splits import procedural_tasks
 from synthagent.train.tiny import conversations

@@ -39,7 +39,7 @@ from synthagent.sim.tool_protocol import ASK_USER
 
 KEPT_PARTS = frozenset({"id", "new"})
 SCOPES = ("names", "all")
-_ID = re.compile(r"\b([A-Z]{2,3})-(N?\d{5,6})\b")
+ID_PATTERN = re.compile(r"\b([A-Z]{2,3})-(N?\d{5,6})\b")
 _CAPITALS = "ABCDEFGHJKLMNPRSTVWXZ"
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"
@@ -117,7 +117,7 @@ def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names") ->
     mapping = {old: new for old, new in rename_map(names, kept, rng).items() if old != new}
     prefixes: dict[str, str] = {}
     if scope == "all":
-        prefixes = prefix_map({m.group(1) for m in _ID.finditer(json.dumps(row["messages"]))}, rng)
+        prefixes = prefix_map({m.group(1) for m in ID_PATTERN.finditer(json.dumps(row["messages"]))}, rng)
     if not mapping and not prefixes:
         return row
     pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)) + r")\b"
@@ -127,7 +127,7 @@ def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names") ->
         if pattern is not None:
             text = pattern.sub(lambda m: mapping[m.group(1)], text)
         if prefixes:
-            text = _ID.sub(lambda m: f"{prefixes.get(m.group(1), m.group(1))}-{m.group(2)}", text)
+            text = ID_PATTERN.sub(lambda m: f"{prefixes.get(m.group(1), m.group(1))}-{m.group(2)}", text)
         return text
 
     def walk(value: Any) -> Any:
