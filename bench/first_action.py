@@ -16,31 +16,21 @@ Needs the `train` extra. Not a timed test.
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import statistics
-import warnings
-from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see synthagent.train
+from checkpoint_probe import load_probe_model, probe_parser  # bench/, beside this script
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", type=Path, help="a folder with a model and its tokenizer (model-sft, model)")
-    parser.add_argument("--domains", required=True, help="comma-separated procedural domains")
-    parser.add_argument("--tasks", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=77, help="generator seed of the tasks")
+    parser = probe_parser(__doc__.splitlines()[0], tasks=10)
     args = parser.parse_args()
-    warnings.filterwarnings("ignore")
     import torch
 
     from synthagent.train.splits import procedural_tasks
-    from synthagent.train.tiny import conversations, load_checkpoint
+    from synthagent.train.tiny import conversations
 
-    torch.set_num_threads(1)
-    model, tokenizer = load_checkpoint(args.checkpoint)
+    model, tokenizer = load_probe_model(args.checkpoint)
     tool_call = tokenizer.convert_tokens_to_ids("<tool_call>")
     print(f"{'domain':<16} {'prompt tokens':>13} {'P(<tool_call>) median':>22} {'min':>6} {'listed tool':>12} "
           f"{'gold tool':>10}  most likely first tokens")

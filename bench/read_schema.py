@@ -14,15 +14,11 @@ Needs the `train` extra. Not a timed test.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
 import re
-import warnings
-from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see synthagent.train
+from checkpoint_probe import load_probe_model, probe_parser  # bench/, beside this script
 
 
 def first_domain_call(row: dict) -> int | None:
@@ -49,21 +45,15 @@ def parse_call(text: str) -> tuple[str, dict] | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", type=Path, help="a folder with a model and its tokenizer (model-sft, model)")
-    parser.add_argument("--domains", required=True, help="comma-separated procedural domains")
-    parser.add_argument("--tasks", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=77, help="generator seed of the tasks")
+    parser = probe_parser(__doc__.splitlines()[0], tasks=30)
     args = parser.parse_args()
-    warnings.filterwarnings("ignore")
     import torch
 
     from synthagent.train.renames import rename_row
     from synthagent.train.splits import procedural_tasks
-    from synthagent.train.tiny import conversations, load_checkpoint
+    from synthagent.train.tiny import conversations
 
-    torch.set_num_threads(1)
-    model, tokenizer = load_checkpoint(args.checkpoint)
+    model, tokenizer = load_probe_model(args.checkpoint)
     print(f"{'domain':<16} {'episodes':>8}  {'real: name':>10} {'keys':>5} {'call':>5}  {'renamed: name':>13} "
           f"{'keys':>5} {'call':>5}")
     for domain in args.domains.split(","):

@@ -16,13 +16,10 @@ Needs the `train` extra. Not a timed test.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import warnings
-from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see synthagent.train
+from checkpoint_probe import load_probe_model, probe_parser  # bench/, beside this script
+
 
 def id_counts(messages: list) -> tuple[int, int, int]:
     """(IDs the agent wrote into tool arguments, exact copies of an ID seen before, right digits wrong prefix)."""
@@ -46,15 +43,9 @@ def id_counts(messages: list) -> tuple[int, int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", type=Path, help="a folder with a model and its tokenizer (model-sft, model)")
-    parser.add_argument("--domains", required=True, help="comma-separated procedural domains")
-    parser.add_argument("--tasks", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=77, help="generator seed of the tasks")
+    parser = probe_parser(__doc__.splitlines()[0], tasks=30)
     parser.add_argument("--show", type=int, default=0, help="print this many episodes of each domain")
     args = parser.parse_args()
-    warnings.filterwarnings("ignore")
-    import torch
 
     from synthagent.reward.scorer import reward_config, score
     from synthagent.rollout.hf_policy import HFPolicy
@@ -62,10 +53,8 @@ def main() -> None:
     from synthagent.sim.tools.executable import ExecutableBackend
     from synthagent.sim.users.scripted import ScriptedUser
     from synthagent.train.splits import procedural_tasks
-    from synthagent.train.tiny import load_checkpoint
 
-    torch.set_num_threads(1)
-    model, tokenizer = load_checkpoint(args.checkpoint)
+    model, tokenizer = load_probe_model(args.checkpoint)
     policy = HFPolicy(model, tokenizer, protocol="ask_user", max_new_tokens=64, name="tiny")
     print(f"{'domain':<16} {'episodes':>8} {'success':>8} {'calls':>6} {'working':>8} {'first err':>9} "
           f"{'IDs':>5} {'exact':>6} {'prefix':>7}")
