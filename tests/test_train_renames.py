@@ -106,3 +106,44 @@ def test_scope_names_is_the_old_rename_and_an_unknown_scope_is_refused():
         assert {"reason", "campaign"} & everything and not {"reason", "campaign"} & names and names < everything
     with pytest.raises(ValueError, match="rename scope"):
         identifiers(conversations(tasks, seed=0)[0]["tools"], "everything")
+
+
+def test_scope_each_renames_word_by_word_so_real_and_made_up_words_meet_in_one_episode():
+    tasks = procedural_tasks(("hotel", "bank", "retail"), (1,), 30, seed=7)
+    plain = conversations(tasks, seed=0)
+    renamed = conversations(tasks, seed=0, rename=1.0, rename_scope="each")
+    kept_parts = renamed_parts = mixed = 0
+    prefixes_kept = prefixes_renamed = 0
+    for before, after in zip(plain, renamed):
+        old_names = [t["function"]["name"] for t in before["tools"]]
+        new_names = [t["function"]["name"] for t in after["tools"]]
+        kept = verbs_of(old_names)
+        # part by part: the same real part becomes the same word in every identifier, or stays everywhere
+        fate: dict[str, str] = {}
+        for old, new in zip(old_names, new_names):
+            assert len(old.split("_")) == len(new.split("_"))
+            for a, b in zip(old.split("_"), new.split("_")):
+                assert fate.setdefault(a, b) == b, (a, b, fate[a])
+                assert a not in kept or a == b
+        domain = {a: b for a, b in fate.items() if a not in kept}
+        kept_parts += sum(a == b for a, b in domain.items())
+        renamed_parts += sum(a != b for a, b in domain.items())
+        # a tool whose name stays real while one of its keys is made up: what memory cannot answer
+        for told, tnew in zip(before["tools"], after["tools"]):
+            real_name = told["function"]["name"] == tnew["function"]["name"]
+            keys_old = list(told["function"]["parameters"]["properties"])
+            keys_new = list(tnew["function"]["parameters"]["properties"])
+            if real_name and told["function"]["name"] != ASK_USER and keys_old != keys_new:
+                mixed += 1
+        schemas = {t["function"]["name"]: set(t["function"]["parameters"]["properties"]) for t in after["tools"]}
+        for name, args in _calls(after):
+            assert name in schemas and set(args) <= schemas[name], (name, args)
+        old_ids = re.findall(r"\b([A-Z]{2,3})-(N?\d{5,6})\b", json.dumps(before["messages"]))
+        new_ids = re.findall(r"\b([A-Z]{2,3})-(N?\d{5,6})\b", json.dumps(after["messages"]))
+        assert [d for _, d in old_ids] == [d for _, d in new_ids]
+        pairs = set(zip((p for p, _ in old_ids), (p for p, _ in new_ids)))
+        assert len({old for old, _ in pairs}) == len(pairs)  # one prefix, one fate
+        prefixes_kept += sum(a == b for a, b in pairs)
+        prefixes_renamed += sum(a != b for a, b in pairs)
+    assert 0.3 < renamed_parts / (renamed_parts + kept_parts) < 0.7, (renamed_parts, kept_parts)
+    assert prefixes_kept and prefixes_renamed and mixed

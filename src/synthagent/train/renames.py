@@ -25,6 +25,13 @@ its own (`email`), and its IDs took a training domain's prefix (`NB-246357` for 
 words everywhere, so the user's "my kobad address" still names the `kobad` key; and every ID's letter prefix
 (`CU-919995`, `OR-N00001`) becomes made-up capitals, the same prefix the same capitals, never a registered
 domain's prefix. An ID is then right only if it is copied from the conversation.
+
+Scope "each" renames what scope "all" would, but each domain word and each ID prefix on its own, with
+probability `EACH_SHARE`. Why: renaming whole episodes taught reading only where nothing was familiar; an
+unseen domain that reuses a training tool's name (`verify_customer`) with other keys still got the memorised
+keys, and renaming every episode cost the real words (docs/training.md). With words renamed one by one, a
+familiar tool name comes with made-up keys, a real key under a made-up name, a real prefix beside a made-up
+one, so memory is wrong about any single word half the time, and the real words stay in training.
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ from typing import Any
 from synthagent.sim.tool_protocol import ASK_USER
 
 KEPT_PARTS = frozenset({"id", "new"})
-SCOPES = ("names", "all")
+SCOPES = ("names", "all", "each")
+EACH_SHARE = 0.5
 ID_PATTERN = re.compile(r"\b([A-Z]{2,3})-(N?\d{5,6})\b")
 _CAPITALS = "ABCDEFGHJKLMNPRSTVWXZ"
 _CONSONANTS = "bdfgklmnprstvz"
@@ -69,7 +77,7 @@ def identifiers(tools: list[dict[str, Any]], scope: str = "names") -> set[str]:
             continue
         found.add(function["name"])
         found.update((function.get("parameters") or {}).get("properties", {}))
-    if scope == "all":
+    if scope in ("all", "each"):
         return found
     return {name for name in found if "_" in name}
 
@@ -82,11 +90,14 @@ def registered_prefixes() -> frozenset[str]:
     return frozenset(e.id_prefix for d in all_domains().values() for e in d.entities.values())
 
 
-def prefix_map(prefixes: set[str], rng: random.Random) -> dict[str, str]:
-    """ID prefix → made-up capitals of two or three letters, one to one, none a registered domain's prefix."""
+def prefix_map(prefixes: set[str], rng: random.Random, share: float = 1.0) -> dict[str, str]:
+    """ID prefix → made-up capitals of two or three letters, one to one, none a registered domain's prefix;
+    each prefix is renamed with probability `share` (the others are left out of the map)."""
     taken = set(registered_prefixes())
     out: dict[str, str] = {}
     for prefix in sorted(prefixes):
+        if share < 1.0 and rng.random() >= share:
+            continue
         new = ""
         while not new or new in taken:
             new = "".join(rng.choice(_CAPITALS) for _ in range(rng.choice((2, 3))))
@@ -95,11 +106,15 @@ def prefix_map(prefixes: set[str], rng: random.Random) -> dict[str, str]:
     return out
 
 
-def rename_map(names: set[str], kept: frozenset[str], rng: random.Random) -> dict[str, str]:
-    """identifier → renamed identifier, one made-up word per domain part (the same part, the same word)."""
+def rename_map(names: set[str], kept: frozenset[str], rng: random.Random, share: float = 1.0) -> dict[str, str]:
+    """identifier → renamed identifier, one made-up word per domain part (the same part, the same word); each
+    part is renamed with probability `share`, so an identifier may come back with some parts real."""
+    parts = sorted({p for name in names for p in name.split("_")} - kept)
     words: dict[str, str] = {}
-    used: set[str] = set(kept)
-    for part in sorted({p for name in names for p in name.split("_")} - kept):
+    used: set[str] = set(kept) | set(parts)
+    for part in parts:
+        if share < 1.0 and rng.random() >= share:
+            continue
         word = made_up_word(rng)
         while word in used:
             word = made_up_word(rng)
@@ -110,14 +125,17 @@ def rename_map(names: set[str], kept: frozenset[str], rng: random.Random) -> dic
 
 def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names") -> dict[str, Any]:
     """The SFT row (messages, tools, …) with its identifiers renamed everywhere (see the module docstring);
-    with scope "all" its single-word argument keys and ID prefixes too. The row's other keys are kept as they
+    with scope "all" its single-word argument keys and ID prefixes too, and with scope "each" those, word by word
+    with probability `EACH_SHARE`. The row's other keys are kept as they
     are; a row with nothing to rename comes back unchanged."""
     names = identifiers(row["tools"], scope)
     kept = verbs_of([tool.get("function", tool)["name"] for tool in row["tools"]])
-    mapping = {old: new for old, new in rename_map(names, kept, rng).items() if old != new}
+    share = EACH_SHARE if scope == "each" else 1.0
+    mapping = {old: new for old, new in rename_map(names, kept, rng, share).items() if old != new}
     prefixes: dict[str, str] = {}
-    if scope == "all":
-        prefixes = prefix_map({m.group(1) for m in ID_PATTERN.finditer(json.dumps(row["messages"]))}, rng)
+    if scope in ("all", "each"):
+        found = {m.group(1) for m in ID_PATTERN.finditer(json.dumps(row["messages"]))}
+        prefixes = prefix_map(found, rng, share)
     if not mapping and not prefixes:
         return row
     pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)) + r")\b"

@@ -113,7 +113,8 @@ class TinyConfig:
     # practice in reading names off the tool list, which a domain never seen in training needs
     sft_rename: float = 0.0
     # what a rename changes: "names" (tool names and keys with an underscore) or "all" (also single-word keys and
-    # ID prefixes: what an unseen domain's episodes showed the model memorising; train/renames.py)
+    # ID prefixes: what an unseen domain's episodes showed the model memorising; train/renames.py) or "each"
+    # (what "all" renames, each word and prefix on its own with probability 0.5, so real and made-up words meet)
     sft_rename_scope: str = "names"
     # GRPO
     grpo_steps: int = 80
@@ -208,7 +209,7 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
     confirmation (`splits.unconfirmed`): a noisy demonstration, kept in the loss. With probability `rename`
     an episode's domain words in tool names and argument keys become made-up words (`train/renames.py`), so
     the tool list is the only place to read them from, as in a domain never seen; `rename_scope` "all" also
-    renames single-word keys and ID prefixes."""
+    renames single-word keys and ID prefixes, and "each" renames those word by word (`renames.EACH_SHARE`)."""
     from synthagent.exports.sft import gold_trajectories
     from synthagent.train.splits import has_confirmation, unconfirmed as skip_confirmation
     from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
