@@ -154,3 +154,39 @@ def test_train_tiny_cli_runs_the_measured_recipe_unless_told_otherwise(tmp_path,
     assert (seen[3].sft_rename, seen[3].sft_rename_scope, seen[0].sft_rename_scope) == (0.8, "all", "names")
     r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "e"), "--sft-rename-scope", "words"])
     assert r.exit_code != 0 and "--sft-rename-scope" in r.output and len(seen) == 4
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "f"), "--init-from", str(tmp_path / "none")])
+    assert r.exit_code != 0 and "--init-from" in r.output and "config.json" in r.output and len(seen) == 4
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "config.json").write_text("{}")
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "g"), "--init-from", str(tmp_path / "ckpt"),
+                               "--sft-lr", "0.001", "--eval-unseen-tasks", "100", "--sft-rename-scope", "each"])
+    assert r.exit_code == 0, r.output
+    assert (seen[4].init_from, seen[4].sft_lr, seen[4].eval_unseen_tasks, seen[4].sft_rename_scope) == (
+        str(tmp_path / "ckpt"), 0.001, 100, "each")
+    assert (seen[0].init_from, seen[0].sft_lr) == ("", recipe.sft_lr)
+
+
+def test_train_tiny_continues_from_a_checkpoint_with_its_tokenizer_and_no_warm_up(tmp_path):
+    """`init_from`: the run takes the saved tokenizer (here of another vocabulary size than the config's) and
+    weights, skips the copy warm-up, and trains them further."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("trl")
+    from dataclasses import replace
+
+    from synthagent.train.tiny import (TinyConfig, conversations, load_checkpoint, make_splits, run_tiny, tiny_qwen3,
+                                       train_tokenizer)
+
+    cfg = replace(TinyConfig.quick(), train_tasks=8, eval_tasks=1, eval_before_sft=False, grpo_steps=0, num_layers=1,
+                  hidden_size=32, intermediate_size=64, sft_epochs=2.0, eval_max_new_tokens=8, eval_max_turns=2)
+    tokenizer = train_tokenizer(conversations(make_splits(cfg).train), 700)
+    assert len(tokenizer) != len(train_tokenizer(conversations(make_splits(cfg).train), cfg.vocab_size))
+    model = tiny_qwen3(tokenizer, cfg)
+    model.save_pretrained(tmp_path / "start")
+    tokenizer.save_pretrained(tmp_path / "start")
+    report = run_tiny(replace(cfg, init_from=str(tmp_path / "start")), tmp_path / "run", log=lambda line: None)
+    assert report.vocab == len(tokenizer) and report.copy_warmup == {} and report.sft
+    assert report.config["init_from"] == str(tmp_path / "start")
+    after, after_tokenizer = load_checkpoint(tmp_path / "run" / "model-sft")
+    assert after_tokenizer.get_vocab() == tokenizer.get_vocab()
+    start = model.state_dict()
+    assert any(not torch.equal(v, start[k]) for k, v in after.state_dict().items() if k in start)

@@ -118,6 +118,11 @@ def train_tiny(
                                           "domains need more to keep episodes short)."),
     tokenizer_max_token_length: int | None = typer.Option(None, min=1, help="Characters a merged token may have "
                                                           "(unset: no cap; docs/training.md, \"Why nothing transferred\")."),
+    sft_lr: float | None = typer.Option(None, min=0.0, help="SFT learning rate (recipe: 3e-3)."),
+    eval_unseen_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks of the unseen domains (recipe: 300)."),
+    init_from: Optional[Path] = typer.Option(None, help="Continue from a checkpoint (an earlier run's model-sft or "
+                                             "model folder): its tokenizer and weights, no copy warm-up. Give the "
+                                             "earlier run's domains and seed to continue on the same split."),
     seed: int = typer.Option(0),
     reward_preset: str = typer.Option("paper", "--reward-preset", help="paper | authors: the reward GRPO trains on "
                                       "and held-out episodes are scored with."),
@@ -170,7 +175,12 @@ def train_tiny(
     given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
              "sft_recovery": sft_recovery, "sft_unconfirmed": sft_unconfirmed, "sft_rename": sft_rename,
              "sft_rename_scope": sft_rename_scope,
-             "grpo_rounds": grpo_rounds, "vocab_size": vocab_size, "tokenizer_max_token_length": tokenizer_max_token_length}
+             "grpo_rounds": grpo_rounds, "vocab_size": vocab_size, "tokenizer_max_token_length": tokenizer_max_token_length,
+             "sft_lr": sft_lr, "eval_unseen_tasks": eval_unseen_tasks}
+    if init_from is not None:
+        if not (init_from / "config.json").is_file():
+            fail(f"--init-from: {init_from} holds no saved model (config.json missing)")
+        overrides["init_from"] = str(init_from)
     overrides |= {key: value for key, value in given.items() if value is not None}
     cfg = replace(base, **overrides)
     known = set(domain_names())

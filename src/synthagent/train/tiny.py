@@ -75,6 +75,10 @@ class TinyConfig:
     seed: int = 0
     reward: str = "paper"  # reward preset for held-out scoring, and for GRPO unless grpo_reward names another
     grpo_reward: str | None = None  # e.g. "outcome": 1 if every sub-goal is met, else 0 (the ablation)
+    # a checkpoint folder (model-sft or model of an earlier run) to continue from: its tokenizer and weights
+    # are used, no tokenizer is trained and no copy warm-up runs; empty: start from scratch. The run's tasks
+    # come from this config, so keep the earlier run's domains and seed for a continuation of the same split.
+    init_from: str = ""
     # tokenizer and model
     vocab_size: int = 2048
     # characters a merged token may have (None: no cap). Uncapped, a training domain's policy and tool list
@@ -640,8 +644,12 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
     rows = conversations(train, cfg.seed, cfg.sft_recovery, cfg.sft_unconfirmed, cfg.sft_rename, cfg.sft_rename_scope)
     log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.levels()}), "
         f"{len(unseen)} of unseen domains ({', '.join(cfg.heldout_domains) or 'none'})")
-    tokenizer = train_tokenizer(rows, cfg.vocab_size, max_token_length=cfg.tokenizer_max_token_length)
-    model = tiny_qwen3(tokenizer, cfg)
+    if cfg.init_from:
+        model, tokenizer = load_checkpoint(Path(cfg.init_from))
+        log(f"continuing from {cfg.init_from}: its tokenizer and weights, no copy warm-up")
+    else:
+        tokenizer = train_tokenizer(rows, cfg.vocab_size, max_token_length=cfg.tokenizer_max_token_length)
+        model = tiny_qwen3(tokenizer, cfg)
     report = TinyReport(config=asdict(cfg), tasks={"train": len(train), "held_out": len(held),
                                                    "held_out_unseen": len(unseen)},
                         parameters=parameter_count(model), vocab=len(tokenizer))
@@ -649,7 +657,7 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
     if cfg.eval_before_sft:
         report.before_sft = evaluate(model, tokenizer, held, cfg)
         log(f"held-out before SFT: {brief(report.before_sft)}")
-    if cfg.copy_warmup_steps > 0:
+    if cfg.copy_warmup_steps > 0 and not cfg.init_from:
         report.copy_warmup = run_copy_warmup(model, tokenizer, cfg)
         log(f"copy warm-up: {report.copy_warmup}")
     report.sft = run_sft(model, tokenizer, rows, cfg, out, log)
