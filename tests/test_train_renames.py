@@ -147,3 +147,39 @@ def test_scope_each_renames_word_by_word_so_real_and_made_up_words_meet_in_one_e
         prefixes_renamed += sum(a != b for a, b in pairs)
     assert 0.3 < renamed_parts / (renamed_parts + kept_parts) < 0.7, (renamed_parts, kept_parts)
     assert prefixes_kept and prefixes_renamed and mixed
+
+
+def test_scope_swap_renames_with_other_training_words_and_prefixes_so_a_rename_looks_real():
+    from synthagent.train.renames import word_pool
+
+    tasks = procedural_tasks(("hotel", "bank", "retail"), (1,), 30, seed=8)
+    plain = conversations(tasks, seed=0)
+    words, prefixes = word_pool(plain)
+    assert {"customer", "reservation", "email"} <= words and not {"get", "id", "verify"} & words
+    assert {"CU", "OR"} <= prefixes
+    renamed = conversations(tasks, seed=0, rename=1.0, rename_scope="swap")
+    swapped = 0
+    for before, after in zip(plain, renamed):
+        old_names = [t["function"]["name"] for t in before["tools"]]
+        new_names = [t["function"]["name"] for t in after["tools"]]
+        fate: dict[str, str] = {}
+        for old, new in zip(old_names, new_names):
+            for a, b in zip(old.split("_"), new.split("_")):
+                assert fate.setdefault(a, b) == b
+        new_words = {b for a, b in fate.items() if a != b}
+        assert new_words <= words  # a training word: nothing made up, nothing of another domain
+        assert len(set(fate.values())) == len(fate)  # one to one: a swap never merges two words
+        present = set(re.findall(r"[a-z]+", json.dumps(before).lower()))
+        assert not new_words & present  # never a word the episode already says
+        swapped += len(new_words)
+        schemas = {t["function"]["name"]: set(t["function"]["parameters"]["properties"]) for t in after["tools"]}
+        for name, args in _calls(after):
+            assert name in schemas and set(args) <= schemas[name], (name, args)
+        old_ids = re.findall(r"\b([A-Z]{2,3})-(N?\d{5,6})\b", json.dumps(before["messages"]))
+        new_ids = re.findall(r"\b([A-Z]{2,3})-(N?\d{5,6})\b", json.dumps(after["messages"]))
+        assert {p for p, _ in new_ids} <= prefixes  # a training prefix, its own or another
+        pairs = set(zip((p for p, _ in old_ids), (p for p, _ in new_ids)))
+        assert len(pairs) == len({new for _, new in pairs})
+    assert swapped > 30
+    with pytest.raises(ValueError, match="word pool"):
+        rename_row(plain[0], random.Random(0), "swap")

@@ -106,7 +106,8 @@ def train_tiny(
                                             "names and argument keys get made-up domain words (train/renames.py)."),
     sft_rename_scope: str | None = typer.Option(None, help="What a rename changes: names (tool names and keys with "
                                                 "an underscore) | all (also single-word keys and ID prefixes) | each (what all "
-                                                "renames, each word on its own with probability 0.5)."),
+                                                "renames, each word on its own with probability 0.5) | swap (each, with other "
+                                                "training words in place of made-up ones)."),
     grpo_rounds: int | None = typer.Option(None, min=1, help="GRPO rounds; after each, zero-spread tasks leave."),
     train_tasks: int | None = typer.Option(None, min=1, help="Training tasks (difficulty 1) (recipe: 16,000)."),
     eval_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks (recipe: 300)."),

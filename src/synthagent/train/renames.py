@@ -32,6 +32,15 @@ unseen domain that reuses a training tool's name (`verify_customer`) with other 
 keys, and renaming every episode cost the real words (docs/training.md). With words renamed one by one, a
 familiar tool name comes with made-up keys, a real key under a made-up name, a real prefix beside a made-up
 one, so memory is wrong about any single word half the time, and the real words stay in training.
+
+Scope "swap" is "each" with real words in place of made-up ones: a renamed word becomes another domain word
+of the training data (`word_pool`: the parts of every training tool name and key), a renamed prefix another
+training domain's prefix. Why: a made-up word is several short tokenizer pieces and a real word often one
+merged token, so under "each" a model can tell a renamed key from a real one by its look, copy the first and
+recall the second; an unseen domain's `verify_customer` with `email` in place of retail's `zip_code` looks
+real, and it got the recalled keys (docs/training.md). Swapped words look like the real ones because they
+are real ones, so the only way to tell which key a tool takes is to read its schema. The pool holds only
+training words, so nothing of a held-out domain reaches training.
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ from typing import Any
 from synthagent.sim.tool_protocol import ASK_USER
 
 KEPT_PARTS = frozenset({"id", "new"})
-SCOPES = ("names", "all", "each")
+SCOPES = ("names", "all", "each", "swap")
 EACH_SHARE = 0.5
 ID_PATTERN = re.compile(r"\b([A-Z]{2,3})-(N?\d{5,6})\b")
 _CAPITALS = "ABCDEFGHJKLMNPRSTVWXZ"
@@ -77,7 +86,7 @@ def identifiers(tools: list[dict[str, Any]], scope: str = "names") -> set[str]:
             continue
         found.add(function["name"])
         found.update((function.get("parameters") or {}).get("properties", {}))
-    if scope in ("all", "each"):
+    if scope in ("all", "each", "swap"):
         return found
     return {name for name in found if "_" in name}
 
@@ -90,13 +99,19 @@ def registered_prefixes() -> frozenset[str]:
     return frozenset(e.id_prefix for d in all_domains().values() for e in d.entities.values())
 
 
-def prefix_map(prefixes: set[str], rng: random.Random, share: float = 1.0) -> dict[str, str]:
+def prefix_map(prefixes: set[str], rng: random.Random, share: float = 1.0,
+               pool: frozenset[str] = frozenset()) -> dict[str, str]:
     """ID prefix → made-up capitals of two or three letters, one to one, none a registered domain's prefix;
-    each prefix is renamed with probability `share` (the others are left out of the map)."""
+    each prefix is renamed with probability `share` (the others are left out of the map). With a `pool`
+    (scope "swap"), the new prefix is one of the pool's that the episode does not use, while one is left."""
     taken = set(registered_prefixes())
+    free = sorted(pool - prefixes)
     out: dict[str, str] = {}
     for prefix in sorted(prefixes):
         if share < 1.0 and rng.random() >= share:
+            continue
+        if free:
+            out[prefix] = free.pop(rng.randrange(len(free)))
             continue
         new = ""
         while not new or new in taken:
@@ -106,14 +121,21 @@ def prefix_map(prefixes: set[str], rng: random.Random, share: float = 1.0) -> di
     return out
 
 
-def rename_map(names: set[str], kept: frozenset[str], rng: random.Random, share: float = 1.0) -> dict[str, str]:
+def rename_map(names: set[str], kept: frozenset[str], rng: random.Random, share: float = 1.0,
+               pool: list[str] | None = None) -> dict[str, str]:
     """identifier → renamed identifier, one made-up word per domain part (the same part, the same word); each
-    part is renamed with probability `share`, so an identifier may come back with some parts real."""
+    part is renamed with probability `share`, so an identifier may come back with some parts real. With a
+    `pool` (scope "swap"), the new word is one of the pool's, never one already in the episode, while one is
+    left."""
     parts = sorted({p for name in names for p in name.split("_")} - kept)
     words: dict[str, str] = {}
     used: set[str] = set(kept) | set(parts)
+    free = [w for w in pool or [] if w not in used]
     for part in parts:
         if share < 1.0 and rng.random() >= share:
+            continue
+        if free:
+            words[part] = free.pop(rng.randrange(len(free)))
             continue
         word = made_up_word(rng)
         while word in used:
@@ -123,19 +145,40 @@ def rename_map(names: set[str], kept: frozenset[str], rng: random.Random, share:
     return {name: "_".join(words.get(p, p) for p in name.split("_")) for name in sorted(names)}
 
 
-def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names") -> dict[str, Any]:
+def word_pool(rows: list[dict[str, Any]]) -> tuple[frozenset[str], frozenset[str]]:
+    """(words, ID prefixes) of these SFT rows, the replacements scope "swap" draws from: every part of their
+    tool names and argument keys except the verbs and `id`/`new`, and every ID prefix in their messages."""
+    words: set[str] = set()
+    prefixes: set[str] = set()
+    for row in rows:
+        kept = verbs_of([tool.get("function", tool)["name"] for tool in row["tools"]])
+        words.update(p for name in identifiers(row["tools"], "all") for p in name.split("_"))
+        words.difference_update(kept)
+        prefixes.update(m.group(1) for m in ID_PATTERN.finditer(json.dumps(row["messages"])))
+    return frozenset(words), frozenset(prefixes)
+
+
+def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names",
+               pool: tuple[frozenset[str], frozenset[str]] | None = None) -> dict[str, Any]:
     """The SFT row (messages, tools, …) with its identifiers renamed everywhere (see the module docstring);
     with scope "all" its single-word argument keys and ID prefixes too, and with scope "each" those, word by word
     with probability `EACH_SHARE`. The row's other keys are kept as they
     are; a row with nothing to rename comes back unchanged."""
     names = identifiers(row["tools"], scope)
     kept = verbs_of([tool.get("function", tool)["name"] for tool in row["tools"]])
-    share = EACH_SHARE if scope == "each" else 1.0
-    mapping = {old: new for old, new in rename_map(names, kept, rng, share).items() if old != new}
+    share = EACH_SHARE if scope in ("each", "swap") else 1.0
+    words: list[str] | None = None
+    prefix_pool: frozenset[str] = frozenset()
+    if scope == "swap":
+        if pool is None:
+            raise ValueError('rename scope "swap" needs a word pool (word_pool of the training rows)')
+        present = set(re.findall(r"[a-z]+", json.dumps(row).lower()))  # no word the episode already says
+        words, prefix_pool = sorted(pool[0] - present), pool[1]
+    mapping = {old: new for old, new in rename_map(names, kept, rng, share, words).items() if old != new}
     prefixes: dict[str, str] = {}
-    if scope in ("all", "each"):
+    if scope in ("all", "each", "swap"):
         found = {m.group(1) for m in ID_PATTERN.finditer(json.dumps(row["messages"]))}
-        prefixes = prefix_map(found, rng, share)
+        prefixes = prefix_map(found, rng, share, prefix_pool)
     if not mapping and not prefixes:
         return row
     pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)) + r")\b"

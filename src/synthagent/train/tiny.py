@@ -119,6 +119,7 @@ class TinyConfig:
     # what a rename changes: "names" (tool names and keys with an underscore) or "all" (also single-word keys and
     # ID prefixes: what an unseen domain's episodes showed the model memorising; train/renames.py) or "each"
     # (what "all" renames, each word and prefix on its own with probability 0.5, so real and made-up words meet)
+    # or "swap" ("each" with other training words and prefixes in place of made-up ones: renamed looks real)
     sft_rename_scope: str = "names"
     # GRPO
     grpo_steps: int = 80
@@ -213,11 +214,12 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
     confirmation (`splits.unconfirmed`): a noisy demonstration, kept in the loss. With probability `rename`
     an episode's domain words in tool names and argument keys become made-up words (`train/renames.py`), so
     the tool list is the only place to read them from, as in a domain never seen; `rename_scope` "all" also
-    renames single-word keys and ID prefixes, and "each" renames those word by word (`renames.EACH_SHARE`)."""
+    renames single-word keys and ID prefixes, "each" renames those word by word (`renames.EACH_SHARE`), and
+    "swap" does so with other real words of these rows (`renames.word_pool`)."""
     from synthagent.exports.sft import gold_trajectories
     from synthagent.train.splits import has_confirmation, unconfirmed as skip_confirmation
     from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
-    from synthagent.train.renames import rename_row
+    from synthagent.train.renames import rename_row, word_pool
     from synthagent.train.slips import recovery_examples
     from synthagent.worlds import derive_seed
 
@@ -225,19 +227,22 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
         tasks = [skip_confirmation(t) if has_confirmation(t)
                  and random.Random(derive_seed(seed, "unconfirmed", t.id)).random() < unconfirmed else t for t in tasks]
     by_id = {t.id: t for t in tasks}
-    rows = []
+    rows, tasks_in_order = [], []
     for traj in gold_trajectories(tasks, seed=seed):
         task = by_id[traj.task_id]
+        tasks_in_order.append(task)
         messages, slip = recovery_examples(task, traj.messages, recovery,
                                            random.Random(derive_seed(seed, "slip", task.id)))
         row = {"messages": to_tool_protocol(messages, task, structured=True), "tools": tool_schemas(task)}
         if slip is not None:
             row[SLIP_KEY] = [sum(m["role"] == "assistant" for m in row["messages"][:slip])]
-        if rename > 0:
+        rows.append(row)
+    if rename > 0:
+        pool = word_pool(rows) if rename_scope == "swap" else None  # the training rows' own words
+        for index, (task, row) in enumerate(zip(tasks_in_order, rows)):
             draw = random.Random(derive_seed(seed, "rename", task.id))
             if draw.random() < rename:
-                row = rename_row(row, draw, rename_scope)
-        rows.append(row)
+                rows[index] = rename_row(row, draw, rename_scope, pool)
     return rows
 
 
