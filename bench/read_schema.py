@@ -8,7 +8,12 @@ set of argument keys, and the whole call (name, keys and values). It does so on 
 the same episode renamed with scope "all" (`train/renames.py`: made-up tool and key words, made-up ID
 prefixes), where nothing can come from memory and everything must be read or copied from the context.
 
-Run: `python bench/read_schema.py RUN/model --domains hotel,food_delivery [--tasks 30]`
+`--scope swap` renames the second form with scope "swap" instead: each word on its own, with another real
+word of the training domains (`--pool-domains`), so a familiar tool name can come with another domain's keys,
+which is an unseen near domain's case (food_delivery's `verify_customer` takes `email`, retail's
+`zip_code`). The renamed columns count only the episodes whose gold call the rename changed ("changed").
+
+Run: `python bench/read_schema.py RUN/model --domains hotel,food_delivery [--tasks 30] [--scope swap]`
 Needs the `train` extra. Not a timed test.
 """
 
@@ -46,25 +51,36 @@ def parse_call(text: str) -> tuple[str, dict] | None:
 
 def main() -> None:
     parser = probe_parser(__doc__.splitlines()[0], tasks=30)
+    parser.add_argument("--scope", choices=("all", "swap"), default="all", help="the rename of the second form")
+    parser.add_argument("--pool-domains", default="retail,hotel,bank,insurance",
+                        help="training domains whose words scope swap draws from")
     args = parser.parse_args()
     import torch
 
-    from synthagent.train.renames import rename_row
+    from synthagent.train.renames import rename_row, word_pool
     from synthagent.train.splits import procedural_tasks
     from synthagent.train.tiny import conversations
 
+    pool = None
+    if args.scope == "swap":
+        pool = word_pool(conversations(procedural_tasks(tuple(args.pool_domains.split(",")), (1,), 200, 1)))
     model, tokenizer = load_probe_model(args.checkpoint)
-    print(f"{'domain':<16} {'episodes':>8}  {'real: name':>10} {'keys':>5} {'call':>5}  {'renamed: name':>13} "
-          f"{'keys':>5} {'call':>5}")
+    print(f"{'domain':<16} {'episodes':>8}  {'real: name':>10} {'keys':>5} {'call':>5}  {'changed':>7} "
+          f"{args.scope + ': name':>11} {'keys':>5} {'call':>5}")
     for domain in args.domains.split(","):
         rows = conversations(procedural_tasks((domain,), (1,), args.tasks, args.seed))
         counts = {"real": [0, 0, 0], "renamed": [0, 0, 0]}
-        used = 0
+        used = changed = 0
         for n, row in enumerate(rows):
             if first_domain_call(row) is None:
                 continue
             used += 1
-            for form, case in (("real", row), ("renamed", rename_row(row, random.Random(n), "all"))):
+            renamed = rename_row(row, random.Random(n), args.scope, pool)
+            forms = [("real", row)]
+            if renamed["messages"][first_domain_call(renamed)] != row["messages"][first_domain_call(row)]:
+                changed += 1
+                forms.append(("renamed", renamed))
+            for form, case in forms:
                 at = first_domain_call(case)
                 ids = tokenizer.apply_chat_template(case["messages"][:at], tools=case["tools"],
                                                     add_generation_prompt=True, return_tensors="pt",
@@ -79,9 +95,10 @@ def main() -> None:
                 counts[form][0] += name == gold["name"]
                 counts[form][1] += set(arguments) == set(gold["arguments"])
                 counts[form][2] += name == gold["name"] and arguments == gold["arguments"]
-        share = {form: [c / max(used, 1) for c in values] for form, values in counts.items()}
+        share = {"real": [c / max(used, 1) for c in counts["real"]],
+                 "renamed": [c / max(changed, 1) for c in counts["renamed"]]}
         print(f"{domain:<16} {used:>8}  {share['real'][0]:>10.2f} {share['real'][1]:>5.2f} {share['real'][2]:>5.2f}  "
-              f"{share['renamed'][0]:>13.2f} {share['renamed'][1]:>5.2f} {share['renamed'][2]:>5.2f}")
+              f"{changed:>7} {share['renamed'][0]:>11.2f} {share['renamed'][1]:>5.2f} {share['renamed'][2]:>5.2f}")
 
 
 if __name__ == "__main__":
