@@ -13,6 +13,10 @@ word of the training domains (`--pool-domains`), so a familiar tool name can com
 which is an unseen near domain's case (food_delivery's `verify_customer` takes `email`, retail's
 `zip_code`). The renamed columns count only the episodes whose gold call the rename changed ("changed").
 
+`--system-from DOMAIN` puts that domain's system message (its policy) in place of each episode's own, tools
+and conversation unchanged: does an unfamiliar policy text alone break the reading of a familiar domain's
+call, or a familiar one mend an unseen domain's?
+
 Run: `python bench/read_schema.py RUN/model --domains hotel,food_delivery [--tasks 30] [--scope swap]`
 Needs the `train` extra. Not a timed test.
 """
@@ -54,6 +58,7 @@ def main() -> None:
     parser.add_argument("--scope", choices=("all", "swap"), default="all", help="the rename of the second form")
     parser.add_argument("--pool-domains", default="retail,hotel,bank,insurance",
                         help="training domains whose words scope swap draws from")
+    parser.add_argument("--system-from", default="", help="a domain whose system message replaces the episodes' own")
     args = parser.parse_args()
     import torch
 
@@ -69,6 +74,10 @@ def main() -> None:
           f"{args.scope + ': name':>11} {'keys':>5} {'call':>5}")
     for domain in args.domains.split(","):
         rows = conversations(procedural_tasks((domain,), (1,), args.tasks, args.seed))
+        if args.system_from:
+            system = conversations(procedural_tasks((args.system_from,), (1,), 1, args.seed))[0]["messages"][0]
+            assert system["role"] == "system" and all(row["messages"][0]["role"] == "system" for row in rows)
+            rows = [{**row, "messages": [system, *row["messages"][1:]]} for row in rows]
         counts = {"real": [0, 0, 0], "renamed": [0, 0, 0]}
         used = changed = 0
         for n, row in enumerate(rows):

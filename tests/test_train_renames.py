@@ -183,3 +183,26 @@ def test_scope_swap_renames_with_other_training_words_and_prefixes_so_a_rename_l
     assert swapped > 30
     with pytest.raises(ValueError, match="word pool"):
         rename_row(plain[0], random.Random(0), "swap")
+
+
+def test_foreign_tools_join_each_list_shuffled_and_the_episode_still_calls_its_own():
+    tasks = procedural_tasks(("hotel", "bank", "retail"), (1,), 12, seed=9)
+    plain = conversations(tasks, seed=0)
+    mixed = conversations(tasks, seed=0, foreign_tools=3)
+    assert conversations(tasks, seed=0, foreign_tools=3) == mixed  # seeded
+    orders = set()
+    for task, before, after in zip(tasks, plain, mixed):
+        own = [t["function"]["name"] for t in before["tools"]]
+        names = [t["function"]["name"] for t in after["tools"]]
+        foreign = set(names) - set(own)
+        assert set(own) <= set(names) and len(foreign) == 3 == len(names) - len(own)
+        assert after["messages"] == before["messages"]
+        orders.add(names == sorted(names))
+        for name, _ in _calls(after):
+            assert name in own
+    assert False in orders  # shuffled, not appended in name order
+    renamed = conversations(tasks, seed=0, rename=1.0, rename_scope="swap", foreign_tools=2)
+    for row in renamed:
+        schemas = {t["function"]["name"]: set(t["function"]["parameters"]["properties"]) for t in row["tools"]}
+        for name, args in _calls(row):
+            assert name in schemas and set(args) <= schemas[name]

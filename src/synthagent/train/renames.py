@@ -145,6 +145,30 @@ def rename_map(names: set[str], kept: frozenset[str], rng: random.Random, share:
     return {name: "_".join(words.get(p, p) for p in name.split("_")) for name in sorted(names)}
 
 
+def add_foreign_tools(rows: list[dict[str, Any]], domains: list[str], count: int,
+                      rngs: list[random.Random]) -> list[dict[str, Any]]:
+    """Each row with `count` tools of the other rows' domains added to its tool list (none that shares a name
+    with one of its own), the whole list shuffled; its messages are unchanged.
+
+    Why: with four training domains a model sees four tool lists and can recognise one instead of reading it;
+    an unseen domain's list is new as a whole, and a pilot's model read keys off a familiar list with swapped
+    words but not off an unseen one (docs/training.md). A list that differs in every episode must be read."""
+    by_domain: dict[str, dict[str, dict[str, Any]]] = {}
+    for row, domain in zip(rows, domains):
+        for tool in row["tools"]:
+            by_domain.setdefault(domain, {}).setdefault(tool["function"]["name"], tool)
+    out = []
+    for row, domain, rng in zip(rows, domains, rngs):
+        own = {tool["function"]["name"] for tool in row["tools"]}
+        others = sorted({name: tool for d, tools in by_domain.items() if d != domain
+                         for name, tool in tools.items() if name not in own}.items())
+        picked = [tool for _, tool in rng.sample(others, min(count, len(others)))]
+        tools = [*row["tools"], *picked]
+        rng.shuffle(tools)
+        out.append({**row, "tools": tools})
+    return out
+
+
 def word_pool(rows: list[dict[str, Any]]) -> tuple[frozenset[str], frozenset[str]]:
     """(words, ID prefixes) of these SFT rows, the replacements scope "swap" draws from: every part of their
     tool names and argument keys except the verbs and `id`/`new`, and every ID prefix in their messages."""
