@@ -15,7 +15,9 @@ which is an unseen near domain's case (food_delivery's `verify_customer` takes `
 
 `--system-from DOMAIN` puts that domain's system message (its policy) in place of each episode's own, tools
 and conversation unchanged: does an unfamiliar policy text alone break the reading of a familiar domain's
-call, or a familiar one mend an unseen domain's?
+call, or a familiar one mend an unseen domain's? `--tools-from DOMAIN` adds that domain's tools (those not
+named like one of the episode's own) to each episode's tool list, shuffled: do unseen tools beside familiar
+ones break the reading?
 
 Run: `python bench/read_schema.py RUN/model --domains hotel,food_delivery [--tasks 30] [--scope swap]`
 Needs the `train` extra. Not a timed test.
@@ -59,6 +61,7 @@ def main() -> None:
     parser.add_argument("--pool-domains", default="retail,hotel,bank,insurance",
                         help="training domains whose words scope swap draws from")
     parser.add_argument("--system-from", default="", help="a domain whose system message replaces the episodes' own")
+    parser.add_argument("--tools-from", default="", help="a domain whose tools join each episode's tool list")
     args = parser.parse_args()
     import torch
 
@@ -78,6 +81,13 @@ def main() -> None:
             system = conversations(procedural_tasks((args.system_from,), (1,), 1, args.seed))[0]["messages"][0]
             assert system["role"] == "system" and all(row["messages"][0]["role"] == "system" for row in rows)
             rows = [{**row, "messages": [system, *row["messages"][1:]]} for row in rows]
+        if args.tools_from:
+            extra = conversations(procedural_tasks((args.tools_from,), (1,), 1, args.seed))[0]["tools"]
+            for n, row in enumerate(rows):
+                own = {tool["function"]["name"] for tool in row["tools"]}
+                tools = [*row["tools"], *(tool for tool in extra if tool["function"]["name"] not in own)]
+                random.Random(n).shuffle(tools)
+                row["tools"] = tools
         counts = {"real": [0, 0, 0], "renamed": [0, 0, 0]}
         used = changed = 0
         for n, row in enumerate(rows):
