@@ -206,3 +206,25 @@ def test_foreign_tools_join_each_list_shuffled_and_the_episode_still_calls_its_o
         schemas = {t["function"]["name"]: set(t["function"]["parameters"]["properties"]) for t in row["tools"]}
         for name, args in _calls(row):
             assert name in schemas and set(args) <= schemas[name]
+
+
+def test_dropped_descriptions_leave_names_keys_and_messages_and_never_touch_ask_user():
+    tasks = procedural_tasks(("hotel", "bank"), (1,), 12, seed=10)
+    plain = conversations(tasks, seed=0)
+    bare = conversations(tasks, seed=0, drop_descriptions=0.5)
+    dropped = kept = 0
+    for before, after in zip(plain, bare):
+        assert after["messages"] == before["messages"]
+        for old, new in zip(before["tools"], after["tools"]):
+            f_old, f_new = old["function"], new["function"]
+            assert f_new["name"] == f_old["name"]
+            assert list(f_new["parameters"]["properties"]) == list(f_old["parameters"]["properties"])
+            assert f_new["parameters"].get("required") == f_old["parameters"].get("required")
+            if "description" in f_new:
+                assert f_new == f_old
+                kept += f_old["name"] != ASK_USER
+            else:
+                assert f_old["name"] != ASK_USER and "description" in f_old
+                assert not any("description" in spec for spec in f_new["parameters"]["properties"].values())
+                dropped += 1
+    assert dropped and kept

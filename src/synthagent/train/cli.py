@@ -110,6 +110,8 @@ def train_tiny(
                                                 "training words in place of made-up ones)."),
     sft_foreign_tools: int | None = typer.Option(None, min=0, help="Tools of other training domains added to each "
                                                  "gold episode's tool list, shuffled (train/renames.py)."),
+    sft_drop_descriptions: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a tool of a "
+                                                       "gold episode loses its descriptions (train/renames.py)."),
     grpo_rounds: int | None = typer.Option(None, min=1, help="GRPO rounds; after each, zero-spread tasks leave."),
     train_tasks: int | None = typer.Option(None, min=1, help="Training tasks (difficulty 1) (recipe: 16,000)."),
     eval_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks (recipe: 300)."),
@@ -178,6 +180,7 @@ def train_tiny(
     given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
              "sft_recovery": sft_recovery, "sft_unconfirmed": sft_unconfirmed, "sft_rename": sft_rename,
              "sft_rename_scope": sft_rename_scope, "sft_foreign_tools": sft_foreign_tools,
+             "sft_drop_descriptions": sft_drop_descriptions,
              "grpo_rounds": grpo_rounds, "vocab_size": vocab_size, "tokenizer_max_token_length": tokenizer_max_token_length,
              "sft_lr": sft_lr, "eval_unseen_tasks": eval_unseen_tasks}
     if init_from is not None:

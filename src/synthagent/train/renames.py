@@ -169,6 +169,31 @@ def add_foreign_tools(rows: list[dict[str, Any]], domains: list[str], count: int
     return out
 
 
+def drop_descriptions(rows: list[dict[str, Any]], share: float, rngs: list[random.Random]) -> list[dict[str, Any]]:
+    """Each row with each tool's descriptions (the tool's and its arguments') removed with probability `share`,
+    tool by tool; names, keys, types and messages are unchanged.
+
+    Why: a rename changes a tool's name and keys but not the sentences that describe them, so a model can find
+    a training tool by its description and copy the keys beside it; an unseen tool's description is new, and a
+    pilot's model read familiar tools in any list but no unseen one (docs/training.md). Without a description
+    the tool must be found by its name and read by its keys."""
+    out = []
+    for row, rng in zip(rows, rngs):
+        tools = []
+        for tool in row["tools"]:
+            function = tool["function"]
+            if function["name"] == ASK_USER or rng.random() >= share:
+                tools.append(tool)
+                continue
+            parameters = dict(function.get("parameters") or {})
+            parameters["properties"] = {key: {k: v for k, v in spec.items() if k != "description"}
+                                        for key, spec in parameters.get("properties", {}).items()}
+            bare = {k: v for k, v in function.items() if k != "description"} | {"parameters": parameters}
+            tools.append({**tool, "function": bare})
+        out.append({**row, "tools": tools})
+    return out
+
+
 def word_pool(rows: list[dict[str, Any]]) -> tuple[frozenset[str], frozenset[str]]:
     """(words, ID prefixes) of these SFT rows, the replacements scope "swap" draws from: every part of their
     tool names and argument keys except the verbs and `id`/`new`, and every ID prefix in their messages."""

@@ -124,6 +124,9 @@ class TinyConfig:
     # tools of other training domains added to each gold episode's tool list, the list then shuffled
     # (train/renames.py, add_foreign_tools): a tool list to read, not one of a few to recognise
     sft_foreign_tools: int = 0
+    # probability that a tool of a gold episode loses its descriptions (renames.drop_descriptions): a tool found
+    # by its name and keys, not recognised by a sentence that no rename changes
+    sft_drop_descriptions: float = 0.0
     # GRPO
     grpo_steps: int = 80
     grpo_generations: int = 8
@@ -208,7 +211,8 @@ def make_splits(cfg: TinyConfig) -> Splits:
 
 
 def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, unconfirmed: float = 0.0,
-                  rename: float = 0.0, rename_scope: str = "names", foreign_tools: int = 0) -> list[dict[str, Any]]:
+                  rename: float = 0.0, rename_scope: str = "names", foreign_tools: int = 0,
+                  drop_descriptions: float = 0.0) -> list[dict[str, Any]]:
     """Gold trajectories in the tool-only protocol, arguments as objects (the template `tojson`s them); each
     episode has its own user seed, so every way the scripted user words a reveal is in the data. With
     probability `recovery` an episode first proposes its change with one slipped detail that the user
@@ -219,11 +223,12 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
     the tool list is the only place to read them from, as in a domain never seen; `rename_scope` "all" also
     renames single-word keys and ID prefixes, "each" renames those word by word (`renames.EACH_SHARE`), and
     "swap" does so with other real words of these rows (`renames.word_pool`). `foreign_tools` adds that many
-    tools of the other domains to each episode's tool list and shuffles it (`renames.add_foreign_tools`)."""
+    tools of the other domains to each episode's tool list and shuffles it (`renames.add_foreign_tools`);
+    `drop_descriptions` removes a tool's descriptions with that probability (`renames.drop_descriptions`)."""
     from synthagent.exports.sft import gold_trajectories
     from synthagent.train.splits import has_confirmation, unconfirmed as skip_confirmation
     from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
-    from synthagent.train.renames import add_foreign_tools, rename_row, word_pool
+    from synthagent.train.renames import add_foreign_tools, drop_descriptions as bare_tools, rename_row, word_pool
     from synthagent.train.slips import recovery_examples
     from synthagent.worlds import derive_seed
 
@@ -244,6 +249,8 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
     if foreign_tools > 0:
         rows = add_foreign_tools(rows, [t.domain for t in tasks_in_order], foreign_tools,
                                  [random.Random(derive_seed(seed, "foreign", t.id)) for t in tasks_in_order])
+    if drop_descriptions > 0:
+        rows = bare_tools(rows, drop_descriptions, [random.Random(derive_seed(seed, "bare", t.id)) for t in tasks_in_order])
     if rename > 0:
         pool = word_pool(rows) if rename_scope == "swap" else None  # the training rows' own words
         for index, (task, row) in enumerate(zip(tasks_in_order, rows)):
@@ -654,7 +661,7 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
     splits = make_splits(cfg)
     train, held, unseen = splits.train, splits.held_seen, splits.held_unseen
     rows = conversations(train, cfg.seed, cfg.sft_recovery, cfg.sft_unconfirmed, cfg.sft_rename, cfg.sft_rename_scope,
-                         cfg.sft_foreign_tools)
+                         cfg.sft_foreign_tools, cfg.sft_drop_descriptions)
     log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.levels()}), "
         f"{len(unseen)} of unseen domains ({', '.join(cfg.heldout_domains) or 'none'})")
     if cfg.init_from:
