@@ -210,9 +210,9 @@ def word_pool(rows: list[dict[str, Any]]) -> tuple[frozenset[str], frozenset[str
 def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names",
                pool: tuple[frozenset[str], frozenset[str]] | None = None) -> dict[str, Any]:
     """The SFT row (messages, tools, …) with its identifiers renamed everywhere (see the module docstring);
-    with scope "all" its single-word argument keys and ID prefixes too, and with scope "each" those, word by word
-    with probability `EACH_SHARE`. The row's other keys are kept as they
-    are; a row with nothing to rename comes back unchanged."""
+    with scope "all" its single-word argument keys and ID prefixes too; with scope "each" those, word by word
+    with probability `EACH_SHARE`; with scope "swap" as "each", drawing from `pool` (`word_pool`). The row's
+    other keys are kept as they are; a row with nothing to rename comes back unchanged."""
     names = identifiers(row["tools"], scope)
     kept = verbs_of([tool.get("function", tool)["name"] for tool in row["tools"]])
     share = EACH_SHARE if scope in ("each", "swap") else 1.0
