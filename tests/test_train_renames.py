@@ -157,6 +157,7 @@ def test_scope_swap_renames_with_other_training_words_and_prefixes_so_a_rename_l
     words, prefixes = word_pool(plain)
     assert {"customer", "reservation", "email"} <= words and not {"get", "id", "verify"} & words
     assert {"CU", "OR"} <= prefixes
+    assert word_pool(plain[::-1]) == (words, prefixes)  # the rows' order does not matter
     renamed = conversations(tasks, seed=0, rename=1.0, rename_scope="swap")
     swapped = 0
     for before, after in zip(plain, renamed):

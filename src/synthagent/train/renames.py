@@ -196,15 +196,17 @@ def drop_descriptions(rows: list[dict[str, Any]], share: float, rngs: list[rando
 
 def word_pool(rows: list[dict[str, Any]]) -> tuple[frozenset[str], frozenset[str]]:
     """(words, ID prefixes) of these SFT rows, the replacements scope "swap" draws from: every part of their
-    tool names and argument keys except the verbs and `id`/`new`, and every ID prefix in their messages."""
+    tool names and argument keys except `id`/`new` and any word that is a verb in some row (bank's
+    `order_replacement_card` keeps `order` out, though retail's `get_order` has it as a noun), and every ID
+    prefix in their messages. The result does not depend on the rows' order."""
     words: set[str] = set()
+    verbs: set[str] = set()
     prefixes: set[str] = set()
     for row in rows:
-        kept = verbs_of([tool.get("function", tool)["name"] for tool in row["tools"]])
+        verbs |= verbs_of([tool.get("function", tool)["name"] for tool in row["tools"]])
         words.update(p for name in identifiers(row["tools"], "all") for p in name.split("_"))
-        words.difference_update(kept)
         prefixes.update(m.group(1) for m in ID_PATTERN.finditer(json.dumps(row["messages"])))
-    return frozenset(words), frozenset(prefixes)
+    return frozenset(words - verbs), frozenset(prefixes)
 
 
 def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names",
