@@ -229,3 +229,66 @@ def test_dropped_descriptions_leave_names_keys_and_messages_and_never_touch_ask_
                 assert not any("description" in spec for spec in f_new["parameters"]["properties"].values())
                 dropped += 1
     assert dropped and kept
+
+
+def test_made_up_prefixes_replace_a_share_of_swapped_prefixes_with_capitals_no_domain_has():
+    tasks = procedural_tasks(("hotel", "bank", "retail"), (1,), 30, seed=8)
+    plain = conversations(tasks, seed=0)
+    ids = re.compile(r"\b([A-Z]{2,3})-(N?\d{5,6})\b")
+    assert json.dumps(conversations(tasks, seed=0, rename=1.0, rename_scope="swap", made_up_prefixes=0.0)) == \
+        json.dumps(conversations(tasks, seed=0, rename=1.0, rename_scope="swap"))  # 0: the swap as it was
+    made_up = conversations(tasks, seed=0, rename=1.0, rename_scope="swap", made_up_prefixes=1.0)
+    new = set()
+    for before, after in zip(plain, made_up):
+        old_ids, new_ids = ids.findall(json.dumps(before["messages"])), ids.findall(json.dumps(after["messages"]))
+        assert [n for _, n in old_ids] == [n for _, n in new_ids]  # only prefixes change, digits stay
+        new |= {p for p, _ in new_ids} - {p for p, _ in old_ids}
+    assert new and not new & registered_prefixes()  # every renamed prefix is made up: no domain's, held-out ones included
+
+
+def test_a_call_slip_fails_with_the_backend_s_own_error_and_the_gold_call_follows_outside_the_loss():
+    from synthagent.sim.tools.executable import ExecutableSession
+    from synthagent.train.slips import SLIP_KEY, with_call_slip
+    from synthagent.train.tiny import tokenized
+    from synthagent.worlds.registry import all_domains
+
+    tasks = procedural_tasks(("hotel", "bank", "retail"), (1,), 40, seed=8)
+    keys = frozenset(k for t in tasks for tool in t.tools for k in tool.function.parameters["properties"])
+    prefixes = frozenset(e.id_prefix for d in ("hotel", "bank", "retail") for e in all_domains()[d].entities.values())
+    plain = conversations(tasks, seed=0)
+    slipped = conversations(tasks, seed=0, call_slips=1.0)
+    assert json.dumps(conversations(tasks, seed=0, call_slips=0.0)) == json.dumps(plain)
+    kinds = set()
+    for task, before, after in zip(tasks, plain, slipped):
+        assert len(after["messages"]) == len(before["messages"]) + 2
+        k = next(i for i, (a, b) in enumerate(zip(before["messages"], after["messages"])) if a != b)
+        failed, error, gold = after["messages"][k:k + 3]
+        assert gold == before["messages"][k] and after["messages"][k + 3:] == before["messages"][k + 1:]
+        call, right = failed["tool_calls"][0]["function"], gold["tool_calls"][0]["function"]
+        assert call["name"] == right["name"] != ASK_USER and call["arguments"] != right["arguments"]
+        assert error["role"] == "tool" and error["content"].startswith("Error: ")
+        assert error["content"] == ExecutableSession(task).call(call["name"], call["arguments"]).content
+        wrong_keys = set(call["arguments"]) - set(right["arguments"])
+        if wrong_keys:  # one key swapped for another training tool's, the value kept
+            assert len(wrong_keys) == 1 and wrong_keys <= keys and sorted(call["arguments"].values()) == sorted(
+                right["arguments"].values())
+            kinds.add("key")
+        else:  # one ID's prefix swapped for another training prefix, the digits kept
+            changed = [(v, right["arguments"][key]) for key, v in call["arguments"].items() if v != right["arguments"][key]]
+            assert len(changed) == 1 and changed[0][0][:2] != changed[0][1][:2] and changed[0][0][-6:] == changed[0][1][-6:]
+            assert changed[0][0].split("-")[0] in prefixes
+            kinds.add("prefix")
+        ordinal = sum(m["role"] == "assistant" for m in after["messages"][:k])
+        assert ordinal in after[SLIP_KEY]
+    assert kinds == {"key", "prefix"}
+    assert with_call_slip(tasks[0], [], random.Random(0), keys, prefixes) is None  # no call: nothing to slip
+
+    class Words:  # a tokenizer stand-in: one token per message, the assistant's marked
+        def apply_chat_template(self, messages, **_):
+            return {"input_ids": list(range(len(messages))),
+                    "assistant_masks": [int(m["role"] == "assistant") for m in messages]}
+
+    row = slipped[0]
+    mask = tokenized(Words(), [row], 10_000)["assistant_masks"][0]
+    k = next(i for i, (a, b) in enumerate(zip(plain[0]["messages"], row["messages"])) if a != b)
+    assert mask[k] == 0 and mask[k + 2] == 1  # the failed call is out of the loss, the gold retry in it

@@ -160,13 +160,16 @@ def test_train_tiny_cli_runs_the_measured_recipe_unless_told_otherwise(tmp_path,
     (tmp_path / "ckpt" / "config.json").write_text("{}")
     r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "g"), "--init-from", str(tmp_path / "ckpt"),
                                "--sft-lr", "0.001", "--eval-unseen-tasks", "100", "--sft-rename-scope", "swap",
-                               "--sft-foreign-tools", "3", "--sft-drop-descriptions", "0.5"])
+                               "--sft-foreign-tools", "3", "--sft-drop-descriptions", "0.5",
+                               "--sft-call-slips", "0.5", "--sft-made-up-prefixes", "0.25"])
     assert r.exit_code == 0, r.output
     assert (seen[4].init_from, seen[4].sft_lr, seen[4].eval_unseen_tasks, seen[4].sft_rename_scope) == (
         str(tmp_path / "ckpt"), 0.001, 100, "swap")
     assert (seen[4].sft_foreign_tools, seen[4].sft_drop_descriptions) == (3, 0.5)
+    assert (seen[4].sft_call_slips, seen[4].sft_made_up_prefixes) == (0.5, 0.25)
     assert (seen[0].init_from, seen[0].sft_lr, seen[0].sft_foreign_tools, seen[0].sft_drop_descriptions) == (
         "", recipe.sft_lr, 0, 0.0)
+    assert (seen[0].sft_call_slips, seen[0].sft_made_up_prefixes) == (0.0, 0.0)
 
 
 def test_train_tiny_continues_from_a_checkpoint_with_its_tokenizer_and_no_warm_up(tmp_path):

@@ -112,6 +112,12 @@ def train_tiny(
                                                  "gold episode's tool list, shuffled (train/renames.py)."),
     sft_drop_descriptions: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a tool of a "
                                                        "gold episode loses its descriptions (train/renames.py)."),
+    sft_call_slips: float | None = typer.Option(None, min=0.0, max=1.0, help="Probability that a gold episode's "
+                                                "first tool call first fails with another training tool's key or "
+                                                "ID prefix, and the tool's error comes back (train/slips.py)."),
+    sft_made_up_prefixes: float | None = typer.Option(None, min=0.0, max=1.0, help="Share of the ID prefixes "
+                                                      "scope swap renames that get made-up capitals instead of "
+                                                      "another training domain's prefix."),
     grpo_rounds: int | None = typer.Option(None, min=1, help="GRPO rounds; after each, zero-spread tasks leave."),
     train_tasks: int | None = typer.Option(None, min=1, help="Training tasks (difficulty 1) (recipe: 16,000)."),
     eval_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks (recipe: 300)."),
@@ -180,7 +186,8 @@ def train_tiny(
     given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
              "sft_recovery": sft_recovery, "sft_unconfirmed": sft_unconfirmed, "sft_rename": sft_rename,
              "sft_rename_scope": sft_rename_scope, "sft_foreign_tools": sft_foreign_tools,
-             "sft_drop_descriptions": sft_drop_descriptions,
+             "sft_drop_descriptions": sft_drop_descriptions, "sft_call_slips": sft_call_slips,
+             "sft_made_up_prefixes": sft_made_up_prefixes,
              "grpo_rounds": grpo_rounds, "vocab_size": vocab_size, "tokenizer_max_token_length": tokenizer_max_token_length,
              "sft_lr": sft_lr, "eval_unseen_tasks": eval_unseen_tasks}
     if init_from is not None:

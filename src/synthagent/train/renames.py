@@ -100,17 +100,19 @@ def registered_prefixes() -> frozenset[str]:
 
 
 def prefix_map(prefixes: set[str], rng: random.Random, share: float = 1.0,
-               pool: frozenset[str] = frozenset()) -> dict[str, str]:
+               pool: frozenset[str] = frozenset(), made_up: float = 0.0) -> dict[str, str]:
     """ID prefix → made-up capitals of two or three letters, one to one, none a registered domain's prefix;
     each prefix is renamed with probability `share` (the others are left out of the map). With a `pool`
-    (scope "swap"), the new prefix is one of the pool's that the episode does not use, while one is left."""
+    (scope "swap"), the new prefix is one of the pool's that the episode does not use, while one is left,
+    except that with probability `made_up` a renamed prefix gets made-up capitals all the same: a prefix no
+    training domain has, which only copying gets right (an unseen domain's `DB-` took bank's `NB-`)."""
     taken = set(registered_prefixes())
     free = sorted(pool - prefixes)
     out: dict[str, str] = {}
     for prefix in sorted(prefixes):
         if share < 1.0 and rng.random() >= share:
             continue
-        if free:
+        if free and not (made_up > 0 and rng.random() < made_up):
             out[prefix] = free.pop(rng.randrange(len(free)))
             continue
         new = ""
@@ -210,11 +212,13 @@ def word_pool(rows: list[dict[str, Any]]) -> tuple[frozenset[str], frozenset[str
 
 
 def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names",
-               pool: tuple[frozenset[str], frozenset[str]] | None = None) -> dict[str, Any]:
+               pool: tuple[frozenset[str], frozenset[str]] | None = None, made_up_prefixes: float = 0.0
+               ) -> dict[str, Any]:
     """The SFT row (messages, tools, …) with its identifiers renamed everywhere (see the module docstring);
     with scope "all" its single-word argument keys and ID prefixes too; with scope "each" those, word by word
     with probability `EACH_SHARE`; with scope "swap" as "each", drawing from `pool` (`word_pool`). The row's
-    other keys are kept as they are; a row with nothing to rename comes back unchanged."""
+    other keys are kept as they are; a row with nothing to rename comes back unchanged. `made_up_prefixes`
+    (scope "swap") is the share of renamed prefixes that get made-up capitals instead (`prefix_map`)."""
     names = identifiers(row["tools"], scope)
     kept = verbs_of([tool.get("function", tool)["name"] for tool in row["tools"]])
     share = EACH_SHARE if scope in ("each", "swap") else 1.0
@@ -229,7 +233,7 @@ def rename_row(row: dict[str, Any], rng: random.Random, scope: str = "names",
     prefixes: dict[str, str] = {}
     if scope in ("all", "each", "swap"):
         found = {m.group(1) for m in ID_PATTERN.finditer(json.dumps(row["messages"]))}
-        prefixes = prefix_map(found, rng, share, prefix_pool)
+        prefixes = prefix_map(found, rng, share, prefix_pool, made_up_prefixes)
     if not mapping and not prefixes:
         return row
     pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)) + r")\b"

@@ -9,16 +9,20 @@ restates the right value, and the SFT model, out of its distribution, wrote the 
 the scripted user (the same code that plays evaluation and GRPO) refuses and corrects it, and the gold
 proposal follows. The slipped turn is excluded from the SFT loss (`SLIP_KEY` lists its assistant ordinal):
 the model learns what to do after a correction, never to make the slip.
+
+`with_call_slip` does the same for a tool's error: the episode's first tool call first goes out with a
+training tool's key or ID prefix, the executable backend answers with its error, and the gold call follows.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
 from synthagent.sim.confirmation import AFFIRMATIVE, asks_confirmation
 from synthagent.sim.users.scripted import REFUSE, ScriptedUser
-from synthagent.spec.models import Message, Task
+from synthagent.spec.models import FunctionCall, Message, Task, ToolCall
 
 SLIP_KEY = "no_loss_assistant_turns"
 DIGITS = re.compile(r"\d+")
@@ -74,4 +78,69 @@ def recovery_examples(task: Task, messages: list[Message], rate: float, rng: ran
     if rate <= 0 or rng.random() >= rate:
         return messages, None
     result = with_slip(task, messages, rng)
+    return result if result is not None else (messages, None)
+
+
+def with_call_slip(task: Task, messages: list[Message], rng: random.Random, keys: frozenset[str],
+                   prefixes: frozenset[str]) -> tuple[list[Message], int] | None:
+    """(messages with a failed first tool call and its error inserted before the gold one, index of the failed
+    call), or None when the episode has no domain tool call or the slip would not fail.
+
+    Why: on a domain it never saw, a trained model's first call carried what a training domain's tool of the
+    same name takes (bank's `phone` key, bank's `NB-` prefix for food_delivery's `email` and `DB-`), and the
+    tool's error, which names the key it wants or the record it cannot find, was followed by no second try
+    (docs/training.md). A slip here is one of those: an argument key swapped for another training tool's key
+    (`keys`), or an ID's prefix for another training prefix (`prefixes`). The observation is the executable
+    backend's own error for that call, on the task's database, so it is worded as in evaluation; the failed
+    call is left out of the loss (SLIP_KEY), the gold call after the error is in it."""
+    from synthagent.sim.tools.executable import ExecutableSession
+    from synthagent.train.renames import ID_PATTERN
+
+    names = {t.name for t in task.tools}
+    i = next((k for k, msg in enumerate(messages) if msg.actor == "agent" and msg.tool_calls
+              and msg.tool_calls[0].function.name in names), None)
+    if i is None:
+        return None
+    call = messages[i].tool_calls[0]  # type: ignore[index]
+    try:
+        args = json.loads(call.function.arguments or "{}")
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(args, dict) or not args:
+        return None
+    ids = [k for k, v in args.items() if isinstance(v, str) and ID_PATTERN.fullmatch(v)]
+    own = set(task.tool(call.function.name).function.parameters.get("properties", {}))
+    if ids and rng.random() < 0.5:
+        key = rng.choice(ids)
+        prefix = ID_PATTERN.fullmatch(args[key]).group(1)  # type: ignore[union-attr]
+        others = sorted(prefixes - {prefix})
+        if not others:
+            return None
+        slipped = {**args, key: ID_PATTERN.sub(lambda m: f"{rng.choice(others)}-{m.group(2)}", args[key])}
+    else:
+        plain = [k for k in args if k not in ids] or list(args)
+        key = rng.choice(plain)
+        others = sorted(keys - own)
+        if not others:
+            return None
+        wrong = rng.choice(others)
+        slipped = {(wrong if k == key else k): v for k, v in args.items()}
+    result = ExecutableSession(task).call(call.function.name, slipped)
+    if not result.error:
+        return None
+    text = json.dumps(slipped, ensure_ascii=False)
+    inserted = [Message(role="assistant", actor="agent", content=None,
+                        tool_calls=[ToolCall(id=f"{call.id}_slip", function=FunctionCall(name=call.function.name,
+                                                                                          arguments=text))]),
+                Message(role="tool", actor="tool", content=result.content, tool_call_id=f"{call.id}_slip",
+                        name=call.function.name, error=True)]
+    return messages[:i] + inserted + messages[i:], i
+
+
+def call_slip_examples(task: Task, messages: list[Message], rate: float, rng: random.Random, keys: frozenset[str],
+                       prefixes: frozenset[str]) -> tuple[list[Message], int | None]:
+    """With probability `rate`, the episode with a failed first call (and its index); else unchanged."""
+    if rate <= 0 or rng.random() >= rate:
+        return messages, None
+    result = with_call_slip(task, messages, rng, keys, prefixes)
     return result if result is not None else (messages, None)

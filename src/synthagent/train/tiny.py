@@ -127,6 +127,13 @@ class TinyConfig:
     # probability that a tool of a gold episode loses its descriptions (renames.drop_descriptions): a tool found
     # by its name and keys, not recognised by a sentence that no rename changes
     sft_drop_descriptions: float = 0.0
+    # probability that a gold episode's first tool call first goes out with another training tool's key or
+    # prefix and gets the tool's error before the gold call (slips.with_call_slip): what to do after an error
+    # that names the key wanted or the record not found, which an unseen domain's first calls needed
+    sft_call_slips: float = 0.0
+    # probability that scope "swap" renames an ID prefix to made-up capitals instead of another training
+    # domain's prefix (renames.prefix_map): a prefix that must be copied, since no training domain has it
+    sft_made_up_prefixes: float = 0.0
     # GRPO
     grpo_steps: int = 80
     grpo_generations: int = 8
@@ -212,7 +219,8 @@ def make_splits(cfg: TinyConfig) -> Splits:
 
 def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, unconfirmed: float = 0.0,
                   rename: float = 0.0, rename_scope: str = "names", foreign_tools: int = 0,
-                  drop_descriptions: float = 0.0) -> list[dict[str, Any]]:
+                  drop_descriptions: float = 0.0, call_slips: float = 0.0, made_up_prefixes: float = 0.0
+                  ) -> list[dict[str, Any]]:
     """Gold trajectories in the tool-only protocol, arguments as objects (the template `tojson`s them); each
     episode has its own user seed, so every way the scripted user words a reveal is in the data. With
     probability `recovery` an episode first proposes its change with one slipped detail that the user
@@ -222,29 +230,42 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
     an episode's domain words in tool names and argument keys become made-up words (`train/renames.py`), so
     the tool list is the only place to read them from, as in a domain never seen; `rename_scope` "all" also
     renames single-word keys and ID prefixes, "each" renames those word by word (`renames.EACH_SHARE`), and
-    "swap" does so with other real words of these rows (`renames.word_pool`). `foreign_tools` adds that many
+    "swap" does so with other real words of these rows (`renames.word_pool`; a `made_up_prefixes` share of its
+    renamed ID prefixes are made-up capitals). `foreign_tools` adds that many
     tools of the other domains to each episode's tool list and shuffles it (`renames.add_foreign_tools`);
-    `drop_descriptions` removes a tool's descriptions with that probability (`renames.drop_descriptions`)."""
+    `drop_descriptions` removes a tool's descriptions with that probability (`renames.drop_descriptions`).
+    With probability `call_slips` an episode's first tool call first goes out with a training tool's key or
+    prefix in place of one of its own, and gets the tool's error (`slips.with_call_slip`); left out of the loss."""
     from synthagent.exports.sft import gold_trajectories
     from synthagent.train.splits import has_confirmation, unconfirmed as skip_confirmation
     from synthagent.sim.tool_protocol import to_tool_protocol, tool_schemas
     from synthagent.train.renames import add_foreign_tools, drop_descriptions as bare_tools, rename_row, word_pool
-    from synthagent.train.slips import recovery_examples
+    from synthagent.train.slips import call_slip_examples, recovery_examples
     from synthagent.worlds import derive_seed
+    from synthagent.worlds.registry import all_domains
 
     if unconfirmed > 0:
         tasks = [skip_confirmation(t) if has_confirmation(t)
                  and random.Random(derive_seed(seed, "unconfirmed", t.id)).random() < unconfirmed else t for t in tasks]
     by_id = {t.id: t for t in tasks}
+    keys = frozenset(k for t in tasks for tool in t.tools for k in tool.function.parameters.get("properties", {}))
+    registered = all_domains()
+    prefixes = frozenset(e.id_prefix for d in {t.domain for t in tasks} if d in registered
+                         for e in registered[d].entities.values())
     rows, tasks_in_order = [], []
     for traj in gold_trajectories(tasks, seed=seed):
         task = by_id[traj.task_id]
         tasks_in_order.append(task)
-        messages, slip = recovery_examples(task, traj.messages, recovery,
-                                           random.Random(derive_seed(seed, "slip", task.id)))
+        messages, failed = call_slip_examples(task, traj.messages, call_slips,
+                                              random.Random(derive_seed(seed, "call-slip", task.id)), keys, prefixes)
+        messages, slip = recovery_examples(task, messages, recovery, random.Random(derive_seed(seed, "slip", task.id)))
+        if failed is not None and slip is not None and slip <= failed:
+            failed += 2  # the recovery pair went in before the failed call
         row = {"messages": to_tool_protocol(messages, task, structured=True), "tools": tool_schemas(task)}
-        if slip is not None:
-            row[SLIP_KEY] = [sum(m["role"] == "assistant" for m in row["messages"][:slip])]
+        skipped = sorted(sum(m["role"] == "assistant" for m in row["messages"][:k]) for k in (failed, slip)
+                         if k is not None)
+        if skipped:
+            row[SLIP_KEY] = skipped
         rows.append(row)
     if foreign_tools > 0:
         rows = add_foreign_tools(rows, [t.domain for t in tasks_in_order], foreign_tools,
@@ -256,7 +277,7 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
         for index, (task, row) in enumerate(zip(tasks_in_order, rows)):
             draw = random.Random(derive_seed(seed, "rename", task.id))
             if draw.random() < rename:
-                rows[index] = rename_row(row, draw, rename_scope, pool)
+                rows[index] = rename_row(row, draw, rename_scope, pool, made_up_prefixes)
     return rows
 
 
@@ -661,7 +682,8 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
     splits = make_splits(cfg)
     train, held, unseen = splits.train, splits.held_seen, splits.held_unseen
     rows = conversations(train, cfg.seed, cfg.sft_recovery, cfg.sft_unconfirmed, cfg.sft_rename, cfg.sft_rename_scope,
-                         cfg.sft_foreign_tools, cfg.sft_drop_descriptions)
+                         cfg.sft_foreign_tools, cfg.sft_drop_descriptions, cfg.sft_call_slips,
+                         cfg.sft_made_up_prefixes)
     log(f"tasks: {len(train)} train, {len(held)} held out ({', '.join(cfg.domains)}, difficulty {cfg.levels()}), "
         f"{len(unseen)} of unseen domains ({', '.join(cfg.heldout_domains) or 'none'})")
     if cfg.init_from:
