@@ -196,3 +196,17 @@ def test_train_tiny_continues_from_a_checkpoint_with_its_tokenizer_and_no_warm_u
     assert after_tokenizer.get_vocab() == tokenizer.get_vocab()
     start = model.state_dict()
     assert any(not torch.equal(v, start[k]) for k, v in after.state_dict().items() if k in start)
+
+
+def test_train_tiny_takes_chimera_domains_and_names_a_bad_one(tmp_path, monkeypatch):
+    """`--domains retail+hotel` trains on a chimera (worlds/chimera.py); a pair that does not exist is refused."""
+    from synthagent.train import tiny
+
+    seen = []
+    monkeypatch.setattr(tiny, "run_tiny", lambda cfg, out, log=print: seen.append(cfg) or tiny.TinyReport(config={}, tasks={}))
+    runner = CliRunner()
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "a"), "--domains", "retail,bank+hotel"])
+    assert r.exit_code == 0, r.output
+    assert seen[0].domains == ("retail", "bank+hotel")
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "b"), "--domains", "retail,bank+nowhere"])
+    assert r.exit_code != 0 and "bank+nowhere" in r.output and "chimera" in r.output and len(seen) == 1

@@ -182,6 +182,7 @@ def train_tiny(
         except ValueError:
             fail(f"--difficulties: expected comma-separated integers 1..5, got {difficulties!r}")
     from synthagent.worlds import domain_names
+    from synthagent.worlds.registry import is_known
     # unset options keep the recipe's values (TinyConfig), the ones docs/training.md measured
     given = {"train_tasks": train_tasks, "eval_tasks": eval_tasks, "grpo_steps": grpo_steps, "sft_epochs": sft_epochs,
              "sft_recovery": sft_recovery, "sft_unconfirmed": sft_unconfirmed, "sft_rename": sft_rename,
@@ -196,11 +197,11 @@ def train_tiny(
         overrides["init_from"] = str(init_from)
     overrides |= {key: value for key, value in given.items() if value is not None}
     cfg = replace(base, **overrides)
-    known = set(domain_names())
     for label, listed in (("--domains", cfg.domains), ("--heldout-domains", cfg.heldout_domains)):
-        unknown = sorted(set(listed) - known)
+        unknown = sorted(d for d in set(listed) if not is_known(d))
         if unknown:
-            fail(f"{label}: unknown domain(s) {unknown}; known: {', '.join(sorted(known))}")
+            fail(f"{label}: unknown domain(s) {unknown}; known: {', '.join(domain_names())}, or A+B (a chimera "
+                 "of two: A's customer and identity check, B's records and tools)")
     overlap = sorted(set(cfg.domains) & set(cfg.heldout_domains))
     if overlap:
         fail(f"--heldout-domains: {overlap} are also training domains; a held-out domain must be unseen")

@@ -11,6 +11,7 @@ import pkgutil
 from functools import lru_cache
 
 from synthagent.worlds import domains as _domains_pkg
+from synthagent.worlds.chimera import SEPARATOR, chimera, is_chimera
 from synthagent.worlds.domain_spec import Domain, load_domain
 from synthagent.worlds.spec_parts import DomainError
 
@@ -32,10 +33,30 @@ def all_domains() -> dict[str, Domain]:
 
 
 def get_domain(name: str) -> Domain:
+    """A registered domain, or a chimera `A+B` of two registered ones (worlds/chimera.py)."""
     domains = all_domains()
-    if name not in domains:
-        raise KeyError(f"unknown domain {name!r}; known: {', '.join(sorted(domains))}")
-    return domains[name]
+    if name in domains:
+        return domains[name]
+    if is_chimera(name):
+        return _chimera(name)
+    raise KeyError(f"unknown domain {name!r}; known: {', '.join(sorted(domains))} (or A+B, a chimera of two)")
+
+
+@lru_cache(maxsize=None)
+def _chimera(name: str) -> Domain:
+    parts = name.split(SEPARATOR)
+    if len(parts) != 2:
+        raise KeyError(f"unknown domain {name!r}: a chimera joins exactly two domains, as A+B")
+    return chimera(get_domain(parts[0]), get_domain(parts[1]))
+
+
+def is_known(name: str) -> bool:
+    """Whether `get_domain(name)` gives a domain: registered, or a chimera of two registered ones that join."""
+    try:
+        get_domain(name)
+    except (KeyError, DomainError):
+        return False
+    return True
 
 
 def domain_names() -> list[str]:
