@@ -19,6 +19,11 @@ call, or a familiar one mend an unseen domain's? `--tools-from DOMAIN` adds that
 named like one of the episode's own) to each episode's tool list, shuffled: do unseen tools beside familiar
 ones break the reading?
 
+`--after-error` probes the call after a failed one instead: each episode's first call first goes out with
+another training tool's key or ID prefix (`train/slips.py: with_call_slip`, the training demonstrations'
+slip) and the tool's error follows; the model writes the next turn, compared with the gold call. The error
+names the missing key or says the record was not found, so the retry can be copied from it.
+
 Run: `python bench/read_schema.py RUN/model --domains hotel,food_delivery [--tasks 30] [--scope swap]`
 Needs the `train` extra. Not a timed test.
 """
@@ -43,6 +48,16 @@ def first_domain_call(row: dict) -> int | None:
     return None
 
 
+def probed_turn(row: dict, after_error: bool) -> int | None:
+    """The assistant message to probe: the first domain call, or with `after_error` the turn right after the
+    first error observation (the retry), or None when the row has none."""
+    if not after_error:
+        return first_domain_call(row)
+    error = next((i for i, m in enumerate(row["messages"]) if m["role"] == "tool"
+                  and (m.get("content") or "").startswith("Error:")), None)
+    return error + 1 if error is not None and error + 1 < len(row["messages"]) else None
+
+
 def parse_call(text: str) -> tuple[str, dict] | None:
     """(name, arguments) of the first `<tool_call>` JSON in a generated turn, or None if there is none."""
     found = re.search(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", text, re.S)
@@ -62,6 +77,7 @@ def main() -> None:
                         help="training domains whose words scope swap draws from")
     parser.add_argument("--system-from", default="", help="a domain whose system message replaces the episodes' own")
     parser.add_argument("--tools-from", default="", help="a domain whose tools join each episode's tool list")
+    parser.add_argument("--after-error", action="store_true", help="probe the retry after a failed first call")
     args = parser.parse_args()
     import torch
 
@@ -76,7 +92,8 @@ def main() -> None:
     print(f"{'domain':<16} {'episodes':>8}  {'real: name':>10} {'keys':>5} {'call':>5}  {'changed':>7} "
           f"{args.scope + ': name':>11} {'keys':>5} {'call':>5}")
     for domain in args.domains.split(","):
-        rows = conversations(procedural_tasks((domain,), (1,), args.tasks, args.seed))
+        rows = conversations(procedural_tasks((domain,), (1,), args.tasks, args.seed),
+                             call_slips=1.0 if args.after_error else 0.0)
         if args.system_from:
             system = conversations(procedural_tasks((args.system_from,), (1,), 1, args.seed))[0]["messages"][0]
             assert system["role"] == "system" and all(row["messages"][0]["role"] == "system" for row in rows)
@@ -91,16 +108,16 @@ def main() -> None:
         counts = {"real": [0, 0, 0], "renamed": [0, 0, 0]}
         used = changed = 0
         for n, row in enumerate(rows):
-            if first_domain_call(row) is None:
+            if probed_turn(row, args.after_error) is None:
                 continue
             used += 1
             renamed = rename_row(row, random.Random(n), args.scope, pool)
             forms = [("real", row)]
-            if renamed["messages"][first_domain_call(renamed)] != row["messages"][first_domain_call(row)]:
+            if renamed["messages"][probed_turn(renamed, args.after_error)] != row["messages"][probed_turn(row, args.after_error)]:
                 changed += 1
                 forms.append(("renamed", renamed))
             for form, case in forms:
-                at = first_domain_call(case)
+                at = probed_turn(case, args.after_error)
                 ids = tokenizer.apply_chat_template(case["messages"][:at], tools=case["tools"],
                                                     add_generation_prompt=True, return_tensors="pt",
                                                     return_dict=True)["input_ids"]

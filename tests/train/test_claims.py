@@ -253,3 +253,25 @@ def test_a_capped_tokenizer_has_no_merged_token_longer_than_the_cap():
     assert max(len(t) for t in capped.get_vocab() if t not in added) <= 8
     short, long_ = (sum(map(len, tokenized(t, rows, 8192)["input_ids"])) for t in (uncapped, capped))
     assert long_ > short
+
+
+def test_a_spelling_tokenizer_writes_seen_and_unseen_id_prefixes_as_the_same_kind_of_tokens():
+    """`spell_prefixes`: a training prefix is no longer one merged token (`CU-`) while an unseen one is byte
+    pieces (`D`, `B-`); both are a letter token per letter and a hyphen, so copying either is the same skill."""
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("transformers")
+    from synthagent.train.tiny import conversations, train_tokenizer
+
+    rows = conversations(make_splits(("retail",), (), (1,), 8, 0, 0, seed=0).train)
+    merged, spelt = train_tokenizer(rows, 2048), train_tokenizer(rows, 2048, spell_prefixes=True)
+
+    def pieces(tok, text):
+        return [tok.decode([i]) for i in tok(text)["input_ids"]]
+
+    seen, unseen = "order CU-123456 now", "order DB-123456 now"
+    assert "CU-" in pieces(merged, seen) and "CU-" not in pieces(merged, unseen)  # the old way: one token if seen
+    for text, letters in ((seen, ["C", "U", "-"]), (unseen, ["D", "B", "-"])):
+        got = pieces(spelt, text)
+        at = got.index(letters[0])
+        assert got[at:at + 4] == [*letters, "123"], got
+    assert pieces(spelt, "my ZIP code") == pieces(merged, "my ZIP code")  # words without a hyphen are untouched

@@ -205,8 +205,10 @@ def test_train_tiny_takes_chimera_domains_and_names_a_bad_one(tmp_path, monkeypa
     seen = []
     monkeypatch.setattr(tiny, "run_tiny", lambda cfg, out, log=print: seen.append(cfg) or tiny.TinyReport(config={}, tasks={}))
     runner = CliRunner()
-    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "a"), "--domains", "retail,bank+hotel"])
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "a"), "--domains", "retail,bank+hotel",
+                               "--tokenizer-spell-prefixes"])
     assert r.exit_code == 0, r.output
-    assert seen[0].domains == ("retail", "bank+hotel")
+    assert seen[0].domains == ("retail", "bank+hotel") and seen[0].tokenizer_spell_prefixes is True
+    assert tiny.TinyConfig().tokenizer_spell_prefixes is False
     r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "b"), "--domains", "retail,bank+nowhere"])
     assert r.exit_code != 0 and "bank+nowhere" in r.output and "chimera" in r.output and len(seen) == 1

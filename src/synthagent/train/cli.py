@@ -129,6 +129,8 @@ def train_tiny(
                                           "domains need more to keep episodes short)."),
     tokenizer_max_token_length: int | None = typer.Option(None, min=1, help="Characters a merged token may have "
                                                           "(unset: no cap; docs/training.md, \"Why nothing transferred\")."),
+    tokenizer_spell_prefixes: bool = typer.Option(False, "--tokenizer-spell-prefixes", help="ID prefixes letter by "
+                                                  "letter, so an unseen domain's prefix is tokenized like a seen one."),
     sft_lr: float | None = typer.Option(None, min=0.0, help="SFT learning rate (recipe: 3e-3)."),
     eval_unseen_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks of the unseen domains (recipe: 300)."),
     init_from: Optional[Path] = typer.Option(None, help="Continue from a checkpoint (an earlier run's model-sft or "
@@ -190,6 +192,7 @@ def train_tiny(
              "sft_drop_descriptions": sft_drop_descriptions, "sft_call_slips": sft_call_slips,
              "sft_made_up_prefixes": sft_made_up_prefixes,
              "grpo_rounds": grpo_rounds, "vocab_size": vocab_size, "tokenizer_max_token_length": tokenizer_max_token_length,
+             "tokenizer_spell_prefixes": tokenizer_spell_prefixes or None,
              "sft_lr": sft_lr, "eval_unseen_tasks": eval_unseen_tasks}
     if init_from is not None:
         if not (init_from / "config.json").is_file():

@@ -84,6 +84,8 @@ class TinyConfig:
     # characters a merged token may have (None: no cap). Uncapped, a training domain's policy and tool list
     # become a few long tokens the model never reads, and an unseen domain's many short ones (train_tokenizer)
     tokenizer_max_token_length: int | None = None
+    # id prefixes letter by letter (train_tokenizer, _bpe): an unseen domain's prefix tokenized like a seen one
+    tokenizer_spell_prefixes: bool = False
     hidden_size: int = 128
     num_layers: int = 4
     num_heads: int = 4
@@ -303,7 +305,7 @@ def _wrap(tok: Any) -> Any:
     return fast
 
 
-def _bpe(texts: list[str], vocab_size: int, max_token_length: int | None = None) -> Any:
+def _bpe(texts: list[str], vocab_size: int, max_token_length: int | None = None, spell_prefixes: bool = False) -> Any:
     from tokenizers import (
         AddedToken,
         Regex,
@@ -321,8 +323,15 @@ def _bpe(texts: list[str], vocab_size: int, max_token_length: int | None = None)
     tok.add_tokens([AddedToken(d, normalized=False, special=False) for d in DIGIT_CHUNKS])
     # an id prefix ("CU-", "OR-") is its own token wherever the id appears, so copying an id is looking up
     # what followed the same token before (an induction head), whatever words surround it
+    # with `spell_prefixes`, each letter of an id prefix and its hyphen are tokens of their own instead: a
+    # prefix the tokenizer never saw ("FD-") then comes out as the same kind of tokens as a seen one ("O", "R",
+    # "-"), where a merged prefix is one token if seen and two to four byte pieces if not, and an unseen
+    # domain's ids were written with a training domain's prefix (docs/training.md)
+    # (the digits that follow are added tokens, split off before this runs: "-" then ends the piece, and a
+    # capitalised compound such as "ZIP-code" is spelt too)
+    prefix = r"[A-Z](?=[A-Z]{0,3}-)|(?<=[A-Z])-" if spell_prefixes else r"[A-Z]{2,4}-"
     tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(r"[A-Z]{2,4}-"), behavior="isolated"),
+        pre_tokenizers.Split(Regex(prefix), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
@@ -334,7 +343,7 @@ def _bpe(texts: list[str], vocab_size: int, max_token_length: int | None = None)
 
 
 def train_tokenizer(conversations: list[dict[str, Any]], vocab_size: int, sample: int = 2000,
-                    max_token_length: int | None = None) -> Any:
+                    max_token_length: int | None = None, spell_prefixes: bool = False) -> Any:
     """A byte-level BPE trained on (a seeded random sample of at most `sample` of) the conversations as the
     chat template renders them: the boilerplate the merges capture is the same in every episode, so more
     text only costs rendering time.
@@ -347,11 +356,11 @@ def train_tokenizer(conversations: list[dict[str, Any]], vocab_size: int, sample
     `max_token_length` caps a merged token's characters. Uncapped, merges swallow a training domain's whole
     policy and tool list into a few long tokens (retail's system prompt, tool list and request: about 100
     tokens), so the model never has to read them, while an unseen domain's come out in short pieces (food
-    delivery's: about 500). See TinyConfig.tokenizer_max_token_length."""
+    delivery's: about 500). See TinyConfig.tokenizer_max_token_length. `spell_prefixes`: see `_bpe`."""
     bootstrap = _wrap(_bpe(["bootstrap"], 300))
     chosen = conversations if len(conversations) <= sample else random.Random(0).sample(conversations, sample)
     texts = [bootstrap.apply_chat_template(c["messages"], tools=c["tools"], tokenize=False) for c in chosen]
-    return _wrap(_bpe(texts, vocab_size, max_token_length))
+    return _wrap(_bpe(texts, vocab_size, max_token_length, spell_prefixes))
 
 
 def tiny_qwen3(tokenizer: Any, cfg: TinyConfig) -> Any:
@@ -690,7 +699,8 @@ def run_tiny(cfg: TinyConfig, out: Path, log: Callable[[str], None] = print) -> 
         model, tokenizer = load_checkpoint(Path(cfg.init_from))
         log(f"continuing from {cfg.init_from}: its tokenizer and weights, no copy warm-up")
     else:
-        tokenizer = train_tokenizer(rows, cfg.vocab_size, max_token_length=cfg.tokenizer_max_token_length)
+        tokenizer = train_tokenizer(rows, cfg.vocab_size, max_token_length=cfg.tokenizer_max_token_length,
+                                    spell_prefixes=cfg.tokenizer_spell_prefixes)
         model = tiny_qwen3(tokenizer, cfg)
     report = TinyReport(config=asdict(cfg), tasks={"train": len(train), "held_out": len(held),
                                                    "held_out_unseen": len(unseen)},
