@@ -244,16 +244,15 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
     from synthagent.train.renames import add_foreign_tools, drop_descriptions as bare_tools, rename_row, word_pool
     from synthagent.train.slips import call_slip_examples, recovery_examples
     from synthagent.worlds import derive_seed
-    from synthagent.worlds.registry import all_domains
+    from synthagent.worlds.registry import get_domain, is_known
 
     if unconfirmed > 0:
         tasks = [skip_confirmation(t) if has_confirmation(t)
                  and random.Random(derive_seed(seed, "unconfirmed", t.id)).random() < unconfirmed else t for t in tasks]
     by_id = {t.id: t for t in tasks}
     keys = frozenset(k for t in tasks for tool in t.tools for k in tool.function.parameters.get("properties", {}))
-    registered = all_domains()
-    prefixes = frozenset(e.id_prefix for d in {t.domain for t in tasks} if d in registered
-                         for e in registered[d].entities.values())
+    prefixes = frozenset(e.id_prefix for d in {t.domain for t in tasks} if is_known(d)  # chimeras included
+                         for e in get_domain(d).entities.values())
     rows, tasks_in_order = [], []
     for traj in gold_trajectories(tasks, seed=seed):
         task = by_id[traj.task_id]
