@@ -125,7 +125,11 @@ def with_call_slip(task: Task, messages: list[Message], rng: random.Random, keys
             return None
         wrong = rng.choice(others)
         slipped = {(wrong if k == key else k): v for k, v in args.items()}
-    result = ExecutableSession(task).call(call.function.name, slipped)
+    try:
+        session = ExecutableSession(task)
+    except ValueError:  # not a procedural world: no database to answer the slip from
+        return None
+    result = session.call(call.function.name, slipped)
     if not result.error:
         return None
     text = json.dumps(slipped, ensure_ascii=False)
