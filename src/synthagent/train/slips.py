@@ -112,11 +112,11 @@ def with_call_slip(task: Task, messages: list[Message], rng: random.Random, keys
     own = set(task.tool(call.function.name).function.parameters.get("properties", {}))
     if ids and rng.random() < 0.5:
         key = rng.choice(ids)
-        prefix = ID_PATTERN.fullmatch(args[key]).group(1)  # type: ignore[union-attr]
+        prefix, digits = ID_PATTERN.fullmatch(args[key]).groups()  # type: ignore[union-attr]
         others = sorted(prefixes - {prefix})
         if not others:
             return None
-        slipped = {**args, key: ID_PATTERN.sub(lambda m: f"{rng.choice(others)}-{m.group(2)}", args[key])}
+        slipped = {**args, key: f"{rng.choice(others)}-{digits}"}
     else:
         plain = [k for k in args if k not in ids] or list(args)
         key = rng.choice(plain)

@@ -250,9 +250,12 @@ def conversations(tasks: list[Task], seed: int = 0, recovery: float = 0.0, uncon
         tasks = [skip_confirmation(t) if has_confirmation(t)
                  and random.Random(derive_seed(seed, "unconfirmed", t.id)).random() < unconfirmed else t for t in tasks]
     by_id = {t.id: t for t in tasks}
-    keys = frozenset(k for t in tasks for tool in t.tools for k in tool.function.parameters.get("properties", {}))
-    prefixes = frozenset(e.id_prefix for d in {t.domain for t in tasks} if is_known(d)  # chimeras included
-                         for e in get_domain(d).entities.values())
+    keys: frozenset[str] = frozenset()
+    prefixes: frozenset[str] = frozenset()
+    if call_slips > 0:  # what a slip draws from: the training tools' keys and the training domains' prefixes
+        keys = frozenset(k for t in tasks for tool in t.tools for k in tool.function.parameters.get("properties", {}))
+        prefixes = frozenset(e.id_prefix for d in {t.domain for t in tasks} if is_known(d)  # chimeras included
+                             for e in get_domain(d).entities.values())
     rows, tasks_in_order = [], []
     for traj in gold_trajectories(tasks, seed=seed):
         task = by_id[traj.task_id]
