@@ -198,13 +198,20 @@ def test_train_tiny_continues_from_a_checkpoint_with_its_tokenizer_and_no_warm_u
     assert any(not torch.equal(v, start[k]) for k, v in after.state_dict().items() if k in start)
 
 
+def _configs_seen(monkeypatch) -> list:
+    """The TinyConfigs `train tiny` would run, with the run itself replaced by a no-op."""
+    from synthagent.train import tiny
+
+    seen: list = []
+    monkeypatch.setattr(tiny, "run_tiny", lambda cfg, out, log=print: seen.append(cfg) or tiny.TinyReport(config={}, tasks={}))
+    return seen
+
+
 def test_train_tiny_takes_chimera_domains_and_names_a_bad_one(tmp_path, monkeypatch):
     """`--domains retail+hotel` trains on a chimera (worlds/chimera.py); a pair that does not exist is refused."""
     from synthagent.train import tiny
 
-    seen = []
-    monkeypatch.setattr(tiny, "run_tiny", lambda cfg, out, log=print: seen.append(cfg) or tiny.TinyReport(config={}, tasks={}))
-    runner = CliRunner()
+    seen, runner = _configs_seen(monkeypatch), CliRunner()
     r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "a"), "--domains", "retail,bank+hotel",
                                "--tokenizer-spell-prefixes"])
     assert r.exit_code == 0, r.output
@@ -212,3 +219,18 @@ def test_train_tiny_takes_chimera_domains_and_names_a_bad_one(tmp_path, monkeypa
     assert tiny.TinyConfig().tokenizer_spell_prefixes is False
     r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "b"), "--domains", "retail,bank+nowhere"])
     assert r.exit_code != 0 and "bank+nowhere" in r.output and "chimera" in r.output and len(seen) == 1
+
+
+def test_train_tiny_takes_variant_domains_and_constrained_evaluation(tmp_path, monkeypatch):
+    """`--domains retail~email` trains on an identity-field variant (worlds/variants.py), and
+    `--eval-constrained-calls` reaches the config; a field the customer does not have is refused."""
+    from synthagent.train import tiny
+
+    seen, runner = _configs_seen(monkeypatch), CliRunner()
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "a"), "--domains", "retail,retail~email+hotel",
+                               "--eval-constrained-calls"])
+    assert r.exit_code == 0, r.output
+    assert seen[0].domains == ("retail", "retail~email+hotel") and seen[0].eval_constrained_calls is True
+    assert tiny.TinyConfig().eval_constrained_calls is False
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "b"), "--domains", "retail~shoe_size"])
+    assert r.exit_code != 0 and "retail~shoe_size" in r.output and "A~FIELD" in r.output and len(seen) == 1

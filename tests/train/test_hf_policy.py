@@ -44,7 +44,7 @@ def tiny_policy():
 def _scripted(policy, turns, monkeypatch):
     """Replace generation with the gold plan's turns in the tool protocol, rendered as a model would say them."""
     it = iter(turns)
-    monkeypatch.setattr(policy, "generate", lambda prompt_ids, seed: next(it))
+    monkeypatch.setattr(policy, "generate", lambda prompt_ids, seed, tools=None: next(it))
 
 
 def _gold_texts(task):

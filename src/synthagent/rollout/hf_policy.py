@@ -15,6 +15,9 @@ its final answer (wrapped in <answer></answer> when it forgot the tags).
 Tool-call arguments are handed to the template as objects (`structured_arguments`), which every common
 template renders correctly (Qwen3's also accepts text; Qwen2.5's would JSON-encode text a second time).
 
+With `constrain_calls=True` a tool call's name, argument keys and required keys are held to the schemas
+shown (`rollout.schema_constraint`, what strict function calling gives a hosted model); off by default.
+
 Needs torch and transformers (`pip install 'synthagent[train]'`).
 """
 
@@ -49,7 +52,7 @@ class HFPolicy:
     def __init__(self, model: Any, tokenizer: Any = None, *, protocol: Literal["chat", "ask_user"] = "chat",
                  max_new_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
                  chat_template: str | None = None, structured_arguments: bool = True, device: str = "cpu",
-                 name: str | None = None):
+                 name: str | None = None, constrain_calls: bool = False):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -67,10 +70,14 @@ class HFPolicy:
         self.chat_template = chat_template
         self.structured_arguments = structured_arguments
         self.device = device
+        self.constrain_calls = constrain_calls
+        self._constraints: dict[str, Any] = {}
         self.name = name or f"hf:{path if path is not None else type(self.model).__name__}"
         eos = [self.tokenizer.eos_token_id]
         im_end = self.tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in self.tokenizer.get_vocab() else None
         self.stop_ids = [i for i in dict.fromkeys(eos + [im_end]) if i is not None]
+        vocab = self.tokenizer.get_vocab()
+        self.im_start = vocab.get("<|im_start|>")
 
     def session(self, task: Task, seed: int) -> "_HFSession":
         return _HFSession(self, task, seed)
@@ -84,11 +91,33 @@ class HFPolicy:
             ids = ids["input_ids"]
         return list(ids)
 
-    def generate(self, prompt_ids: list[int], seed: int) -> str:
+    def constraint(self, tools: list[dict[str, Any]]) -> Any:
+        """The schema constraint of one tool list, built once per list (its token table and allowed sets are
+        the costly part)."""
+        import json
+
+        from synthagent.rollout.schema_constraint import SchemaConstraint
+
+        key = json.dumps(tools, sort_keys=True)
+        if key not in self._constraints:
+            self._constraints[key] = SchemaConstraint(self.tokenizer, tools)
+        return self._constraints[key]
+
+    def generate(self, prompt_ids: list[int], seed: int, tools: list[dict[str, Any]] | None = None) -> str:
         torch = self.torch
         input_ids = torch.tensor([prompt_ids], device=self.device)
         kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "eos_token_id": self.stop_ids,
                                   "pad_token_id": self.tokenizer.pad_token_id or self.stop_ids[0]}
+        if self.constrain_calls and tools:
+            from transformers import LogitsProcessorList
+
+            from synthagent.rollout.schema_constraint import logits_processor
+
+            # The turn starts after the prompt's last `<|im_start|>`, so a prompt that already opens the
+            # turn (a prefilled `<tool_call>`) is held to the schema from where the turn began.
+            opens = [i + 1 for i, token in enumerate(prompt_ids) if token == self.im_start]
+            turn_start = opens[-1] if opens else len(prompt_ids)
+            kwargs["logits_processor"] = LogitsProcessorList([logits_processor(self.constraint(tools), turn_start)])
         if self.temperature > 0:
             torch.manual_seed(seed % (2**31))
             kwargs.update(do_sample=True, temperature=self.temperature, top_p=self.top_p)
@@ -119,7 +148,7 @@ class _HFSession:
                             for m in messages]
             shown = tools
         prompt = self.policy.render(conversation, shown)
-        text = self.policy.generate(prompt, derive_seed(self.task.id, self.seed, self.turn))
+        text = self.policy.generate(prompt, derive_seed(self.task.id, self.seed, self.turn), shown)
         content, calls = parse_assistant(text)
         return self._message(content, calls)
 

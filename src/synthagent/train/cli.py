@@ -131,6 +131,9 @@ def train_tiny(
                                                           "(unset: no cap; docs/training.md, \"Why nothing transferred\")."),
     tokenizer_spell_prefixes: bool = typer.Option(False, "--tokenizer-spell-prefixes", help="ID prefixes letter by "
                                                   "letter, so an unseen domain's prefix is tokenized like a seen one."),
+    eval_constrained_calls: bool = typer.Option(False, "--eval-constrained-calls", help="Hold evaluation's tool "
+                                                "calls to the tools shown: names, argument keys and required keys "
+                                                "(what strict function calling gives a served model); off: free text."),
     sft_lr: float | None = typer.Option(None, min=0.0, help="SFT learning rate (recipe: 3e-3)."),
     eval_unseen_tasks: int | None = typer.Option(None, min=1, help="Held-out tasks of the unseen domains (recipe: 300)."),
     init_from: Optional[Path] = typer.Option(None, help="Continue from a checkpoint (an earlier run's model-sft or "
@@ -193,6 +196,7 @@ def train_tiny(
              "sft_made_up_prefixes": sft_made_up_prefixes,
              "grpo_rounds": grpo_rounds, "vocab_size": vocab_size, "tokenizer_max_token_length": tokenizer_max_token_length,
              "tokenizer_spell_prefixes": tokenizer_spell_prefixes or None,
+             "eval_constrained_calls": eval_constrained_calls or None,
              "sft_lr": sft_lr, "eval_unseen_tasks": eval_unseen_tasks}
     if init_from is not None:
         if not (init_from / "config.json").is_file():
@@ -204,7 +208,8 @@ def train_tiny(
         unknown = sorted(d for d in set(listed) if not is_known(d))
         if unknown:
             fail(f"{label}: unknown domain(s) {unknown}; known: {', '.join(domain_names())}, or A+B (a chimera "
-                 "of two: A's customer and identity check, B's records and tools)")
+                 "of two: A's customer and identity check, B's records and tools), or A~FIELD (A verified by "
+                 "another field of its customer's record)")
     overlap = sorted(set(cfg.domains) & set(cfg.heldout_domains))
     if overlap:
         fail(f"--heldout-domains: {overlap} are also training domains; a held-out domain must be unseen")

@@ -71,10 +71,11 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
     from synthagent.train.tiny import torch_threads
     from synthagent.worlds import derive_seed
 
-    policy = HFPolicy(model, tokenizer, protocol="ask_user", max_new_tokens=cfg.eval_max_new_tokens, name="tiny")
+    policy = HFPolicy(model, tokenizer, protocol="ask_user", max_new_tokens=cfg.eval_max_new_tokens, name="tiny",
+                      constrain_calls=cfg.eval_constrained_calls)
     user, tools = ScriptedUser(), ExecutableBackend()
     start = time.perf_counter()
-    rewards, successes, tool_calls, answers = [], [], 0, []
+    rewards, successes, tool_calls, tool_errors, answers = [], [], 0, 0, []
     by_domain: dict[str, list[int]] = defaultdict(list)
     failed_items: dict[str, int] = defaultdict(int)
     with torch_threads(cfg.generation_threads):
@@ -92,10 +93,12 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
                 elif verdict.section != "forbidden" and not verdict.met:
                     failed_items[verdict.section] += 1
             tool_calls += traj.counters.tool_calls
+            tool_errors += traj.counters.tool_errors
     n = max(len(tasks), 1)
     return {"tasks": len(tasks), "success_rate": round(sum(successes) / n, 4),
             "interval": wilson(sum(successes), len(tasks)), "mean_reward": round(sum(rewards) / n, 4),
             "per_domain": {d: round(sum(v) / len(v), 4) for d, v in sorted(by_domain.items())},
             "failed_items": dict(failed_items),
-            "tool_calls_per_episode": round(tool_calls / n, 2), "seconds": round(time.perf_counter() - start, 1),
+            "tool_calls_per_episode": round(tool_calls / n, 2), "tool_errors_per_episode": round(tool_errors / n, 2),
+            "seconds": round(time.perf_counter() - start, 1),
             "outcomes": successes, **answer_guard(answers)}

@@ -158,6 +158,8 @@ class TinyConfig:
     # evaluation
     eval_max_new_tokens: int = 64
     eval_max_turns: int = 10
+    # hold evaluation's tool calls to the schemas shown (names, keys, required keys; rollout.schema_constraint)
+    eval_constrained_calls: bool = False
     threads: int = 0  # 0: torch's default (SFT)
     generation_threads: int = 1  # evaluation and GRPO: token-by-token generation
     skip_grpo: bool = False

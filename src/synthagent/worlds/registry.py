@@ -14,6 +14,7 @@ from synthagent.worlds import domains as _domains_pkg
 from synthagent.worlds.chimera import SEPARATOR, chimera, is_chimera
 from synthagent.worlds.domain_spec import Domain, load_domain
 from synthagent.worlds.spec_parts import DomainError
+from synthagent.worlds.variants import SEPARATOR as VARIANT, is_variant, verify_variant
 
 
 @lru_cache(maxsize=1)
@@ -33,13 +34,17 @@ def all_domains() -> dict[str, Domain]:
 
 
 def get_domain(name: str) -> Domain:
-    """A registered domain, or a chimera `A+B` of two registered ones (worlds/chimera.py)."""
+    """A registered domain, a chimera `A+B` of two domains (worlds/chimera.py), or an identity-field variant
+    `A~F` (worlds/variants.py); a chimera's parts may be variants."""
     domains = all_domains()
     if name in domains:
         return domains[name]
     if is_chimera(name):
         return _chimera(name)
-    raise KeyError(f"unknown domain {name!r}; known: {', '.join(sorted(domains))} (or A+B, a chimera of two)")
+    if is_variant(name):
+        return _variant(name)
+    raise KeyError(f"unknown domain {name!r}; known: {', '.join(sorted(domains))} (or A+B, a chimera of two, "
+                   f"or A~FIELD, A verified by another owner field)")
 
 
 @lru_cache(maxsize=None)
@@ -50,8 +55,16 @@ def _chimera(name: str) -> Domain:
     return chimera(get_domain(parts[0]), get_domain(parts[1]))
 
 
+@lru_cache(maxsize=None)
+def _variant(name: str) -> Domain:
+    parts = name.split(VARIANT)
+    if len(parts) != 2 or not parts[1]:
+        raise KeyError(f"unknown domain {name!r}: a variant names one domain and one owner field, as A~FIELD")
+    return verify_variant(get_domain(parts[0]), parts[1])
+
+
 def is_known(name: str) -> bool:
-    """Whether `get_domain(name)` gives a domain: registered, or a chimera of two registered ones that join."""
+    """Whether `get_domain(name)` gives a domain: registered, a chimera of two that join, or a variant."""
     try:
         get_domain(name)
     except (KeyError, DomainError):
