@@ -132,6 +132,8 @@ def rollout_cmd(
     timeout: Optional[float] = typer.Option(None, min=0.001, help="Policy: seconds per request (includes queueing)."),
     temperature: Optional[float] = typer.Option(None, min=0.0, max=2.0, help="Policy: sampling temperature."),
     max_retries: Optional[int] = typer.Option(None, min=0, help="Policy: retries of a failed request."),
+    constrained_calls: bool = typer.Option(False, "--constrained-calls", help="hf:PATH policies: hold tool calls "
+                                           "to the tools shown (names, argument keys, required keys)."),
     max_unscored: float = typer.Option(0.1, min=0.0, max=1.0,
                                        help="Exit 3 when more than this fraction of episodes is unscored."),
     retry_errors: bool = typer.Option(False, help="Also rerun episodes that ended in a policy error."),
@@ -152,7 +154,8 @@ def rollout_cmd(
 
     check_output_file(out, "--out")
     task_list = load_tasks(tasks)
-    options = PolicyOptions(max_tokens=max_tokens, timeout_s=timeout, temperature=temperature, max_retries=max_retries)
+    options = PolicyOptions(max_tokens=max_tokens, timeout_s=timeout, temperature=temperature, max_retries=max_retries,
+                            constrained_calls=constrained_calls)
     pol = make_policy(policy, base_url, config, options)
     user, tool_backend, judge = make_backends(task_list, config, out)
     print_simulators(task_list, user, tool_backend)

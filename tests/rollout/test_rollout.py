@@ -66,3 +66,7 @@ def test_policy_specs_are_checked():
     with pytest.raises(KeyError, match="unknown policy"):
         build_policy("genius")
     assert build_policy("oracle").name == "oracle"
+    from synthagent.rollout.openai_policy import PolicyOptions
+
+    with pytest.raises(ValueError, match="hf:PATH"):  # a served or reference policy is not constrained here
+        build_policy("oracle", options=PolicyOptions(constrained_calls=True))

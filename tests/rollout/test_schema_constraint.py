@@ -126,3 +126,17 @@ def test_a_random_model_under_the_constraint_names_only_shown_tools(tokenizer):
     scores = torch.zeros(1, len(tokenizer))
     masked = processor(torch.tensor([start]), scores.clone())
     assert torch.isinf(masked).sum() == 0  # nothing generated yet: the state is "out", nothing masked
+
+
+def test_rollout_s_hf_policy_takes_the_flags_and_says_its_calls_were_constrained(tokenizer, tmp_path):
+    from synthagent.rollout.openai_policy import PolicyOptions
+    from synthagent.rollout.policies import build_policy
+    from synthagent.train.tiny import TinyConfig, tiny_qwen3
+
+    tiny_qwen3(tokenizer, TinyConfig.quick()).save_pretrained(tmp_path / "m")
+    tokenizer.save_pretrained(tmp_path / "m")
+    spec = f"hf:{tmp_path / 'm'}"
+    held = build_policy(spec, options=PolicyOptions(constrained_calls=True, max_tokens=40))
+    assert held.constrain_calls and held.max_new_tokens == 40 and held.name == f"{spec}#constrained"
+    free = build_policy(spec)
+    assert not free.constrain_calls and free.max_new_tokens == 256 and free.name == spec

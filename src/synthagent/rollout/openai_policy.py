@@ -123,6 +123,7 @@ class PolicyOptions:
     timeout_s: float | None = None
     temperature: float | None = None
     max_retries: int | None = None
+    constrained_calls: bool = False  # hf:PATH only: tool calls held to the schemas (rollout.schema_constraint)
 
 
 def policy_role(model: str, base_url: str | None, config: LLMConfig | None, options: PolicyOptions) -> LLMConfig:

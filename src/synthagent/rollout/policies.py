@@ -16,18 +16,25 @@ if TYPE_CHECKING:
 
 def build_policy(spec: str, *, base_url: str | None = None, config: Path | None = None,
                  options: PolicyOptions | None = None) -> Any:
+    options = options or PolicyOptions()
+    if options.constrained_calls and not spec.startswith("hf:"):
+        raise ValueError("constrained calls are for hf:PATH policies (a served model's server constrains its own)")
     if spec in REFERENCE_POLICIES:
         return reference_policy(spec)
     if spec.startswith("openai:"):
         from synthagent.rollout.openai_policy import openai_policy
 
-        return openai_policy(spec.split(":", 1)[1], base_url=base_url, config=config, options=options or PolicyOptions())
+        return openai_policy(spec.split(":", 1)[1], base_url=base_url, config=config, options=options)
     if spec.startswith("hf:"):
         from synthagent.rollout.hf_policy import HFPolicy
 
         if not spec[3:]:
             raise ValueError("hf:PATH needs a local model folder, e.g. hf:runs/tiny/model")
-        return HFPolicy(spec[3:])
+        # the flags a local model can honour; the label says when calls were constrained, so a resumed run
+        # never mixes episodes decoded both ways
+        return HFPolicy(spec[3:], max_new_tokens=options.max_tokens or 256, temperature=options.temperature or 0.0,
+                        constrain_calls=options.constrained_calls,
+                        name=f"{spec}#constrained" if options.constrained_calls else None)
     raise KeyError(f"unknown policy {spec!r}; use one of {', '.join(REFERENCE_POLICIES)}, openai:MODEL or hf:PATH")
 
 
