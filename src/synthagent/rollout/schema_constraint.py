@@ -5,9 +5,9 @@ before every required key is there. Values are not constrained.
 Why: this is what hosted "strict" function calling and the guided decoding of serving engines give a
 policy, and a local policy without it is measured on a harder task than the same model behind such a
 server. It also separates two failures that look alike in a score: a model that does not know which tool
-to use, and a model that knows but misspells `get_order` as `get_orders` or `email` as `emails`, which is
-how the tiny models fail in a domain they never saw (docs/training.md). Off by default everywhere: a
-number measured with it says so.
+to use, and a model that knows but misspells `get_order` as `get_orders` or `email` as `emails`, one of
+the ways the tiny models fail in a domain they never saw (docs/training.md measures how much it costs).
+Off by default everywhere: a number measured with it says so.
 
 How: a character automaton over the text of the current assistant turn, in the Hermes format the chat
 templates here render (`<tool_call>` then `{"name": "…", "arguments": {…}}` then `</tool_call>`). A token
