@@ -25,6 +25,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see synthagent.train
 
+from claims import fmt  # bench/, beside this script: success [95%] n=…, as claims.py prints it
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,7 +49,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"--splits: unknown {unknown}; use seen, unseen")
     figures: dict = {}
-    print("run | split | tasks | free: success [95%] | reward | tool errors/ep | constrained: success [95%] | "
+    print("run | split | free: success [95%] | reward | tool errors/ep | constrained: success [95%] | "
           "reward | tool errors/ep | constrained − free, paired [95%] (+won / −lost)")
     for run in args.runs:
         cfg = replace(config_from_report(run / "report.json"), eval_tasks=args.tasks, eval_unseen_tasks=args.tasks)
@@ -61,8 +63,8 @@ def main() -> None:
             free = evaluate(model, tokenizer, tasks, cfg)
             held = evaluate(model, tokenizer, tasks, replace(cfg, eval_constrained_calls=True))
             diff = paired_difference(held["outcomes"], free["outcomes"])
-            print(f"{run} | {split} | {len(tasks)} | {_cell(free)} | {free['mean_reward']:.3f} | "
-                  f"{free['tool_errors_per_episode']} | {_cell(held)} | {held['mean_reward']:.3f} | "
+            print(f"{run} | {split} | {fmt(free)} | {free['mean_reward']:.3f} | "
+                  f"{free['tool_errors_per_episode']} | {fmt(held)} | {held['mean_reward']:.3f} | "
                   f"{held['tool_errors_per_episode']} | {diff['difference']:+.3f} "
                   f"[{diff['interval'][0]:+.3f}, {diff['interval'][1]:+.3f}] (+{diff['gained']} / −{diff['lost']}) | "
                   f"{free['seconds'] + held['seconds']:.0f} s", flush=True)
@@ -71,11 +73,6 @@ def main() -> None:
                 "constrained": {k: v for k, v in held.items() if k != "outcomes"}, "paired": diff}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
-
-
-def _cell(result: dict) -> str:
-    low, high = result["interval"]
-    return f"{result['success_rate']:.2f} [{low:.2f}, {high:.2f}]"
 
 
 if __name__ == "__main__":

@@ -73,10 +73,9 @@ class HFPolicy:
         self.constrain_calls = constrain_calls
         self._constraints: dict[str, Any] = {}
         self.name = name or f"hf:{path if path is not None else type(self.model).__name__}"
-        eos = [self.tokenizer.eos_token_id]
-        im_end = self.tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in self.tokenizer.get_vocab() else None
-        self.stop_ids = [i for i in dict.fromkeys(eos + [im_end]) if i is not None]
         vocab = self.tokenizer.get_vocab()
+        eos = [self.tokenizer.eos_token_id]
+        self.stop_ids = [i for i in dict.fromkeys(eos + [vocab.get("<|im_end|>")]) if i is not None]
         self.im_start = vocab.get("<|im_start|>")
 
     def session(self, task: Task, seed: int) -> "_HFSession":
