@@ -126,6 +126,11 @@ def test_the_curves_page_plots_every_run_and_escapes_labels(tmp_path):
     assert html.count("<polyline") == 8  # four curves, two runs
     assert "&lt;arm&gt;" in html and "<arm>" not in html
     assert "hotel/d1" in html and "0.250 [0.200, 0.300] (n=300)" in html
+    assert "constrained calls" not in html
+    held = {**run, "config": {"heldout_domains": ["hotel"], "eval_constrained_calls": True}}
+    write_page(tmp_path / "q.html", "runs", [("held", held), ("free", run)])
+    html = (tmp_path / "q.html").read_text()
+    assert "<td>held (constrained calls)</td>" in html and "<td>free</td>" in html
 
 
 def test_a_standalone_chart_lists_each_series_in_its_colour_and_grows_to_fit():

@@ -67,7 +67,9 @@ def page_body(runs: list[tuple[str, dict[str, Any]]]) -> str:
             charts.append(line_chart(series, title))
     rows = []
     for label, r in runs:
-        rows.append(f"<tr><td>{esc(label)}</td><td>{_interval(r.get('after_sft', {}))}</td>"
+        # a run evaluated with schema-constrained calls says so beside its figures (rollout.schema_constraint)
+        shown = label + (" (constrained calls)" if (r.get("config") or {}).get("eval_constrained_calls") else "")
+        rows.append(f"<tr><td>{esc(shown)}</td><td>{_interval(r.get('after_sft', {}))}</td>"
                     f"<td>{_interval(r.get('after_grpo', {}))}</td><td>{_interval(r.get('unseen_after_sft', {}))}</td>"
                     f"<td>{_interval(r.get('unseen_after_grpo', {}))}</td>"
                     f"<td>{num((r.get('after_sft') or {}).get('mean_reward'), 3)} → "
