@@ -214,9 +214,16 @@ def logits_processor(constraint: SchemaConstraint, turn_start: int) -> Any:
     from transformers import LogitsProcessor
 
     class _Processor(LogitsProcessor):
+        def __init__(self) -> None:
+            # per row: (tokens fed so far, their state), so each step feeds only the token it adds
+            self.fed: dict[int, tuple[int, tuple | None]] = {}
+
         def __call__(self, input_ids: Any, scores: Any) -> Any:
             for row in range(input_ids.shape[0]):
-                state = constraint.state_of(input_ids[row, turn_start:].tolist())
+                done, state = self.fed.get(row, (turn_start, constraint.automaton.initial()))
+                for token_id in input_ids[row, done:].tolist():
+                    state = constraint.advance(state, token_id)
+                self.fed[row] = (input_ids.shape[1], state)
                 allowed = constraint.allowed(state) if state is not None else None
                 if allowed:
                     mask = torch.full_like(scores[row], float("-inf"))
