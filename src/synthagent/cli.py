@@ -67,7 +67,8 @@ def schema(out: Path = typer.Option(Path("schemas"), help="Folder for the JSON S
 @synth_app.command("procedural")
 def synth_procedural(
     out: Path = typer.Option(..., help="Output tasks JSONL (appended; resumes by task index)."),
-    domains: str = typer.Option("all", help="Comma-separated domain names, or 'all'."),
+    domains: str = typer.Option("all", help="Comma-separated domain names (gen-A..B: generated domains A to B), "
+                                "or 'all'."),
     n: int = typer.Option(100, min=1, help="Number of tasks to attempt (may grow on a rerun)."),
     seed: int = typer.Option(0),
     difficulty: str = typer.Option("1,2,3,4,5", help="Comma-separated difficulty levels 1..5, rotated."),

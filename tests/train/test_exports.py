@@ -234,3 +234,14 @@ def test_train_tiny_takes_variant_domains_and_constrained_evaluation(tmp_path, m
     assert tiny.TinyConfig().eval_constrained_calls is False
     r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "b"), "--domains", "retail~shoe_size"])
     assert r.exit_code != 0 and "retail~shoe_size" in r.output and "A~FIELD" in r.output and len(seen) == 1
+
+
+def test_train_tiny_expands_a_range_of_generated_domains_and_refuses_a_bad_one(tmp_path, monkeypatch):
+    """`--domains retail,gen-0..2` trains on three generated domains (worlds/generated.py) beside retail."""
+    seen, runner = _configs_seen(monkeypatch), CliRunner()
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "a"), "--domains", "retail,gen-0..2",
+                               "--heldout-domains", "food_delivery"])
+    assert r.exit_code == 0, r.output
+    assert seen[0].domains == ("retail", "gen-0", "gen-1", "gen-2")
+    r = runner.invoke(_app(), ["train", "tiny", "--out", str(tmp_path / "b"), "--domains", "retail,gen-4..1"])
+    assert r.exit_code != 0 and "gen-4..1" in r.output and len(seen) == 1

@@ -18,6 +18,7 @@ from synthagent.spec.manifest import check_manifest, describe_partial, manifest_
 from synthagent.spec.models import Rejection, Task
 from synthagent.synth.obtainability import untraceable
 from synthagent.worlds import BranchMix, GenerationFailed, Knobs, derive_seed, domain_names, generate_task, get_domain
+from synthagent.worlds.generated import expand_names
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ProceduralPlan:
 def resolve_domains(names: str | None) -> tuple[str, ...]:
     if not names or names == "all":
         return tuple(domain_names())
-    chosen = tuple(n.strip() for n in names.split(",") if n.strip())
+    chosen = expand_names([n.strip() for n in names.split(",") if n.strip()])
     for name in chosen:
         get_domain(name)  # raises with the list of known domains
     return chosen

@@ -176,11 +176,16 @@ def train_tiny(
     def names(text: str) -> tuple[str, ...]:
         return tuple(d.strip() for d in text.split(",") if d.strip())
 
+    from synthagent.worlds.generated import expand_names
+
     overrides: dict = {"seed": seed, "threads": threads, "reward": reward_preset}
-    if domains is not None:
-        overrides["domains"] = names(domains)
-    if heldout_domains is not None:
-        overrides["heldout_domains"] = names(heldout_domains)
+    try:
+        if domains is not None:
+            overrides["domains"] = expand_names(names(domains))
+        if heldout_domains is not None:
+            overrides["heldout_domains"] = expand_names(names(heldout_domains))
+    except ValueError as err:
+        fail(f"--domains: {err}")
     if difficulties is not None:
         try:
             overrides["difficulties"] = tuple(int(d) for d in names(difficulties))
@@ -209,7 +214,7 @@ def train_tiny(
         if unknown:
             fail(f"{label}: unknown domain(s) {unknown}; known: {', '.join(domain_names())}, or A+B (a chimera "
                  "of two: A's customer and identity check, B's records and tools), or A~FIELD (A verified by "
-                 "another field of its customer's record)")
+                 "another field of its customer's record), or gen-N / gen-A..B (generated domains)")
     overlap = sorted(set(cfg.domains) & set(cfg.heldout_domains))
     if overlap:
         fail(f"--heldout-domains: {overlap} are also training domains; a held-out domain must be unseen")

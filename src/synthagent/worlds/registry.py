@@ -13,6 +13,7 @@ from functools import lru_cache
 from synthagent.worlds import domains as _domains_pkg
 from synthagent.worlds.chimera import SEPARATOR, chimera, is_chimera
 from synthagent.worlds.domain_spec import Domain, load_domain
+from synthagent.worlds.generated import generated_domain, is_generated
 from synthagent.worlds.spec_parts import DomainError
 from synthagent.worlds.variants import SEPARATOR as VARIANT, is_variant, verify_variant
 
@@ -34,17 +35,20 @@ def all_domains() -> dict[str, Domain]:
 
 
 def get_domain(name: str) -> Domain:
-    """A registered domain, a chimera `A+B` of two domains (worlds/chimera.py), or an identity-field variant
-    `A~F` (worlds/variants.py); a chimera's parts may be variants."""
+    """A registered domain, a generated one `gen-N` (worlds/generated.py), a chimera `A+B` of two domains
+    (worlds/chimera.py), or an identity-field variant `A~F` (worlds/variants.py); a chimera's parts may be
+    variants or generated."""
     domains = all_domains()
     if name in domains:
         return domains[name]
+    if is_generated(name):
+        return generated_domain(name)
     if is_chimera(name):
         return _chimera(name)
     if is_variant(name):
         return _variant(name)
-    raise KeyError(f"unknown domain {name!r}; known: {', '.join(sorted(domains))} (or A+B, a chimera of two, "
-                   f"or A~FIELD, A verified by another owner field)")
+    raise KeyError(f"unknown domain {name!r}; known: {', '.join(sorted(domains))} (or gen-N, a generated "
+                   f"domain, or A+B, a chimera of two, or A~FIELD, A verified by another owner field)")
 
 
 @lru_cache(maxsize=None)
