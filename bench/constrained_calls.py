@@ -5,7 +5,8 @@ reports) and with tool calls held to the schemas shown (`rollout.schema_constrai
 of the tools, its keys are that tool's, the required ones are there; values stay free). The difference,
 paired task by task, is what a model loses to misspelt names and keys alone, which strict function calling
 in a served model would not let it write. The rest of the failure is choosing the tool and copying the
-values.
+values. Under each line, the share of episodes that reached each step of the plan (`train/funnel.py`: a
+tool call, the identity check, every record read, every change made, success) and success by task kind.
 
 The tasks are the run's own held-out splits (`train.tiny.make_splits` on its report's config): seen (the
 training domains' held-out tasks) and unseen (the held-out domains'), `--tasks` of each.
@@ -68,6 +69,10 @@ def main() -> None:
                   f"{held['tool_errors_per_episode']} | {diff['difference']:+.3f} "
                   f"[{diff['interval'][0]:+.3f}, {diff['interval'][1]:+.3f}] (+{diff['gained']} / −{diff['lost']}) | "
                   f"{free['seconds'] + held['seconds']:.0f} s", flush=True)
+            for mode, figs in (("free", free), ("constrained", held)):  # how far the episodes got (train/funnel.py)
+                steps = " → ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in figs["steps"].items())
+                kinds = ", ".join(f"{k} {v['success_rate']:.2f} of {v['tasks']}" for k, v in figs["per_kind"].items())
+                print(f"    {mode}: {steps}; success by kind: {kinds}", flush=True)
             figures.setdefault(str(run), {})[split] = {
                 "free": {k: v for k, v in free.items() if k != "outcomes"},
                 "constrained": {k: v for k, v in held.items() if k != "outcomes"}, "paired": diff}

@@ -131,6 +131,22 @@ def test_the_curves_page_plots_every_run_and_escapes_labels(tmp_path):
     write_page(tmp_path / "q.html", "runs", [("held", held), ("free", run)])
     html = (tmp_path / "q.html").read_text()
     assert "<td>held (constrained calls)</td>" in html and "<td>free</td>" in html
+    assert "How far held-out episodes got" not in html  # these evaluations have no steps
+
+
+def test_the_curves_page_shows_how_far_held_out_episodes_got(tmp_path):
+    from synthagent.train.curves import write_page
+
+    steps = {"called_a_tool": 0.9, "verified": 0.5, "read_every_record": 0.25, "made_every_change": 0.125,
+             "succeeded": 0.05}
+    run = {"config": {"heldout_domains": ["food_delivery"]},
+           "unseen_after_sft": {"success_rate": 0.05, "interval": [0.0, 0.1], "tasks": 100, "steps": steps,
+                                "per_kind": {"change": {"tasks": 60, "success_rate": 0.0},
+                                             "lookup": {"tasks": 40, "success_rate": 0.125}}}}
+    write_page(tmp_path / "p.html", "runs", [("r", run)])
+    html = (tmp_path / "p.html").read_text()
+    assert "How far held-out episodes got" in html and "<td>r, unseen, after SFT</td>" in html
+    assert "<td>0.50</td><td>0.25</td><td>0.12</td>" in html and "lookup 0.12 of 40" in html
 
 
 def test_a_standalone_chart_lists_each_series_in_its_colour_and_grows_to_fit():
@@ -217,6 +233,8 @@ def test_ablation_arms_start_from_the_same_checkpoint_and_are_measured_alike(tmp
     (run / "report.json").write_text(json.dumps({"config": asdict(cfg)}))
     alone = run_ablation(AblationRun(run=run, out=tmp_path / "abl2", arms=(), eval_tasks=2), log=lambda line: None)
     assert alone["sft"]["tasks"] == 2 and alone["sft"]["success_rate"] == 0.0 and alone["arms"] == {}
+    # every evaluation places its episodes on their plans (train/funnel.py)
+    assert alone["sft"]["steps"]["succeeded"] == 0.0 and sum(v["tasks"] for v in alone["sft"]["per_kind"].values()) == 2
 
     from synthagent.train.tiny import load_checkpoint
 

@@ -93,7 +93,32 @@ def page_body(runs: list[tuple[str, dict[str, Any]]]) -> str:
     per_domain = (f"<h2>Per-domain held-out success</h2><p>Unseen in training: {esc(', '.join(unseen) or 'none')}</p>"
                   f"<table><tr><th>run</th>{head}</tr>{''.join(drows)}</table>") if drows else ""
     return (f"<p>{_legend(labels)}</p><h2>GRPO learning curves</h2><div>{''.join(charts) or 'no GRPO steps'}</div>"
-            f"<h2>Held-out success (95% Wilson intervals)</h2>{table}{per_domain}")
+            f"<h2>Held-out success (95% Wilson intervals)</h2>{table}{per_domain}{_steps_table(runs)}")
+
+
+EVALUATIONS = (("after_sft", "seen, after SFT"), ("after_grpo", "seen, after GRPO"),
+               ("unseen_after_sft", "unseen, after SFT"), ("unseen_after_grpo", "unseen, after GRPO"))
+
+
+def _steps_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    """How far the held-out episodes got along their plans (train/funnel.py), where the report has it."""
+    from synthagent.train.funnel import STEPS
+
+    rows = []
+    for label, r in runs:
+        for key, name in EVALUATIONS:
+            figs = r.get(key) or {}
+            if figs.get("steps"):
+                kinds = ", ".join(f"{k} {num(v['success_rate'], 2)} of {v['tasks']}"
+                                  for k, v in figs.get("per_kind", {}).items())
+                cells = "".join(f"<td>{num(figs['steps'].get(step), 2)}</td>" for step in STEPS)
+                rows.append(f"<tr><td>{esc(label)}, {name}</td>{cells}<td>{esc(kinds)}</td></tr>")
+    if not rows:
+        return ""
+    head = "".join(f"<th>{step.replace('_', ' ')}</th>" for step in STEPS)
+    return ("<h2>How far held-out episodes got</h2><p>Share of episodes that reached each step of the task's plan "
+            "(cumulative up to the last change; success is the rubric's verdict).</p>"
+            f"<table><tr><th>run, evaluation</th>{head}<th>success by task kind</th></tr>{''.join(rows)}</table>")
 
 
 def write_page(path: Path, title: str, runs: list[tuple[str, dict[str, Any]]]) -> None:

@@ -68,7 +68,9 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
     from synthagent.sim.runtime import run_episode_sync
     from synthagent.sim.tools.executable import ExecutableBackend
     from synthagent.sim.users.scripted import ScriptedUser
+    from synthagent.train.funnel import episode_steps, summarize, task_kind
     from synthagent.train.tiny import torch_threads
+    from synthagent.worlds.registry import is_known
     from synthagent.worlds import derive_seed
 
     policy = HFPolicy(model, tokenizer, protocol="ask_user", max_new_tokens=cfg.eval_max_new_tokens, name="tiny",
@@ -78,6 +80,8 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
     rewards, successes, tool_calls, tool_errors, answers = [], [], 0, 0, []
     by_domain: dict[str, list[int]] = defaultdict(list)
     failed_items: dict[str, int] = defaultdict(int)
+    steps: list[dict[str, bool]] = []
+    by_kind: dict[str, list[int]] = defaultdict(list)
     with torch_threads(cfg.generation_threads):
         for task in tasks:
             traj = run_episode_sync(task, policy, user, tools, seed=derive_seed(cfg.seed, "eval", task.id),
@@ -87,6 +91,9 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
             rewards.append(result.reward)
             successes.append(int(result.success))
             by_domain[f"{task.domain}/d{task.difficulty}"].append(int(result.success))
+            if is_known(task.domain):  # a procedural task: place the episode on its plan (train/funnel.py)
+                steps.append(episode_steps(task, traj, result.success))
+                by_kind[task_kind(task)].append(int(result.success))
             for verdict in result.items:
                 if verdict.section == "forbidden" and not verdict.met:
                     failed_items["forbidden"] += 1
@@ -99,6 +106,8 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
             "interval": wilson(sum(successes), len(tasks)), "mean_reward": round(sum(rewards) / n, 4),
             "per_domain": {d: round(sum(v) / len(v), 4) for d, v in sorted(by_domain.items())},
             "failed_items": dict(failed_items),
+            "steps": summarize(steps) if steps else {},
+            "per_kind": {k: {"tasks": len(v), "success_rate": round(sum(v) / len(v), 4)} for k, v in sorted(by_kind.items())},
             "tool_calls_per_episode": round(tool_calls / n, 2), "tool_errors_per_episode": round(tool_errors / n, 2),
             "seconds": round(time.perf_counter() - start, 1),
             "outcomes": successes, **answer_guard(answers)}
