@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable
 
 from synthagent.spec.mentions import mentions
@@ -111,9 +112,14 @@ def mask(text: str, phrases: Iterable[Any]) -> str:
     read as a second candidate."""
     out = text
     for phrase in sorted({str(p).strip() for p in phrases if str(p).strip()}, key=len, reverse=True):
-        pattern = re.compile(r"(?<![\w])" + re.escape(phrase) + r"(?![\w])", re.IGNORECASE)
-        out = pattern.sub(" ", out)
+        out = _whole_token(phrase).sub(" ", out)
     return out
+
+
+@lru_cache(maxsize=8192)
+def _whole_token(phrase: str) -> re.Pattern[str]:
+    """Cached: a task's values recur across its episodes, and `re`'s own cache (512) overflows in a batch."""
+    return re.compile(r"(?<![\w])" + re.escape(phrase) + r"(?![\w])", re.IGNORECASE)
 
 
 def uncommitted(answer: str, value: Any, alternatives: Iterable[Any], expected: Iterable[Any] = (),

@@ -45,8 +45,13 @@ class Outcome:
         return self
 
 
+# One encoder for every tool result: json.dumps with non-default options builds a new JSONEncoder per call,
+# which was 5% of a task's self-test (bench/procedural.py).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return _ENCODER.encode(value)
 
 
 class Runtime(BaseModel):
