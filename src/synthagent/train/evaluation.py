@@ -70,8 +70,8 @@ def evaluate(model: Any, tokenizer: Any, tasks: list[Task], cfg: TinyConfig) -> 
     from synthagent.sim.users.scripted import ScriptedUser
     from synthagent.train.funnel import episode_steps, summarize, task_kind
     from synthagent.train.tiny import torch_threads
-    from synthagent.worlds.registry import is_known
     from synthagent.worlds import derive_seed
+    from synthagent.worlds.registry import is_known
 
     policy = HFPolicy(model, tokenizer, protocol="ask_user", max_new_tokens=cfg.eval_max_new_tokens, name="tiny",
                       constrain_calls=cfg.eval_constrained_calls)

@@ -53,7 +53,7 @@ def episode_steps(task: Task, traj: Trajectory, success: bool) -> dict[str, bool
     done = _succeeded_calls(traj)
     names = [name for name, _ in done]
 
-    def reached(action) -> bool:
+    def reached(action: GoldAction) -> bool:
         # the plan's tool, on the plan's record where the plan names one (any key ending in _id)
         ids = {k: v for k, v in (action.arguments or {}).items() if k.endswith("_id")}
         return any(name == action.tool and all(args.get(k) == v for k, v in ids.items()) for name, args in done)

@@ -11,8 +11,9 @@ a third of the nouns are made-up words, so the names cannot be recalled and must
 
 Everything is drawn from the pools below, written for this module, and checked like any domain
 (`load_domain`). ID prefixes never repeat a hand-written domain's, so a generated domain shares no ID
-prefix with a held-out one; nouns like `customer`, `order` and `refund` are left out of the pools so that
-none names a hand-written domain's entities. `gen-A..B` in a domain list means every N from A to B
+prefix with a held-out one. `customer`, `order` and `refund` are left out of the pools, so no generated
+entity or tool is named like food_delivery's (the held-out domain of the transfer runs); other shipped
+nouns (`booking`, `appointment`, …) do occur. `gen-A..B` in a domain list means every N from A to B
 (`expand_names`). Deterministic: the same N gives the same domain on every machine.
 """
 
