@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from synthagent.report.markup import esc, num, policy_color
+from synthagent.train.funnel import STEPS
 
 CURVES = (("reward", "training reward per step"), ("success", "training success per step (paper's measure)"),
           ("group_std", "within-group reward spread (mean std)"), ("zero_spread_share", "share of zero-spread groups"))
@@ -102,8 +103,6 @@ EVALUATIONS = (("after_sft", "seen, after SFT"), ("after_grpo", "seen, after GRP
 
 def _steps_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
     """How far the held-out episodes got along their plans (train/funnel.py), where the report has it."""
-    from synthagent.train.funnel import STEPS
-
     rows = []
     for label, r in runs:
         for key, name in EVALUATIONS:
